@@ -52,42 +52,41 @@ def _validate_group(group: dict) -> None:
         raise ValueError(f"accumulate must be one of {_ACCUMULATE}; got {group['accumulate']!r}")
 
 
-def _powered_abs(g: Tensor, g2: Tensor, p: float) -> Tensor:
-    """|g|**p, reusing ``g2`` (= g*g) for p = 2 and skipping the pow for p = 1."""
-    if p == 1.0:
-        return g.abs()
-    if p == 2.0:
-        return g2
-    return g.abs().pow_(p)
-
-
-def _root(x: Tensor, p: float) -> Tensor:
-    """x**(1/p) in place, with the cheap special cases."""
-    if p == 1.0:
-        return x
-    if p == 2.0:
-        return x.sqrt_()
-    return x.pow_(1.0 / p)
-
-
 def _classp_update(w: Tensor, g: Tensor, s: Tensor, *, lr: float, threshold: float, power: float,
                    eps: float, decay: bool, accumulate: str) -> None:
-    """One CLASSP update of one tensor, in place on ``w`` and ``s`` (the accumulator)."""
-    g2 = g * g
-    mask = g2 > threshold
-    gm = g * mask  # the gradient where the weight is updated, 0 elsewhere
+    """One CLASSP update of one tensor, in place on ``w`` and ``s`` (the accumulator).
+
+    Written for few passes over memory and three temporaries; the mask is written straight into a
+    float tensor (0.0 or 1.0), because float kernels are much faster here than boolean ones.
+    """
+    a = g * g
+    m = torch.gt(a, threshold, out=torch.empty_like(g))  # 1.0 where g*g > tau, else 0.0
+    gm = g * m  # the gradient where the weight is updated, 0 elsewhere
     if accumulate == "updated":
-        # m*|g|**p == |g*m|**p because p > 0
-        s.add_(g2 * mask if power == 2.0 else _powered_abs(gm, g2, power))
+        if power == 2.0:
+            s.addcmul_(a, m)  # m*g**2
+        elif power == 1.0:
+            s.add_(torch.abs(gm, out=a))  # |g*m| = m*|g|
+        else:
+            s.add_(torch.abs(gm, out=a).pow_(power))  # |g*m|**p = m*|g|**p since p > 0
     else:
-        s.add_(_powered_abs(g, g2, power))
+        if power == 2.0:
+            s.add_(a)
+        elif power == 1.0:
+            s.add_(torch.abs(g, out=a))
+        else:
+            s.add_(torch.abs(g, out=a).pow_(power))
     if not decay:
         w.add_(gm, alpha=-lr)
         return
-    denom = _root(s + eps, power)
+    denom = torch.add(s, eps, out=m)
+    if power == 2.0:
+        denom.sqrt_()
+    elif power != 1.0:
+        denom.pow_(1.0 / power)
     if eps == 0.0:
-        # (0 + S)**(1/p) can be 0 where a weight never had a gradient; there gm is 0 too and the
-        # step must be 0, not 0/0.
+        # (0 + S)**(1/p) is 0 where a weight never had a gradient; there gm is 0 too and the step
+        # must be 0, not 0/0.
         denom.masked_fill_(denom == 0, 1.0)
     w.addcdiv_(gm, denom, value=-lr)
 
@@ -221,7 +220,6 @@ class CLASSP(Optimizer):
     def _active(self):
         """(group, param) pairs with a gradient, after checking every gradient first."""
         pairs = []
-        finite = []
         for gi, group in enumerate(self.param_groups):
             for pi, p in enumerate(group["params"]):
                 if p.grad is None:
@@ -230,10 +228,18 @@ class CLASSP(Optimizer):
                     raise RuntimeError("CLASSP does not support sparse gradients "
                                        f"(group {gi}, parameter {pi}); use dense gradients")
                 pairs.append((gi, pi, group, p))
-                finite.append(torch.isfinite(p.grad).all())
-        if finite and not bool(torch.stack(finite).all()):
-            bad = [(gi, pi, tuple(p.shape), int((~torch.isfinite(p.grad)).sum()))
-                   for (gi, pi, _, p), ok in zip(pairs, finite) if not bool(ok)]
+        if not pairs:
+            return pairs
+        # A sum is finite only if every term is (NaN and inf propagate), and it costs one fast
+        # pass; only when it is not finite do we look closer (a huge but finite gradient can
+        # overflow the sum without being bad).
+        sums = torch.stack([p.grad.sum(dtype=torch.float64) for _, _, _, p in pairs])
+        if bool(torch.isfinite(sums).all()):
+            return pairs
+        bad = [(gi, pi, tuple(p.shape), int((~torch.isfinite(p.grad)).sum()))
+               for gi, pi, _, p in pairs]
+        bad = [b for b in bad if b[3] > 0]
+        if bad:
             where = "; ".join(f"group {gi} parameter {pi} (shape {shape}): {n} non-finite values"
                               for gi, pi, shape, n in bad)
             raise NonFiniteGradientError(
