@@ -1,0 +1,105 @@
+"""The command line `python -m classp` (run, compare, bench, list) on tiny budgets."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from classp.__main__ import build_parser, main
+from classp.results import load
+
+
+@pytest.fixture(autouse=True)
+def restore_threads():
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for opt in ("--method", "--sequence", "--seeds", "--out", "--lr", "--epochs", "--batch-size", "--threshold",
+                "--power", "--eps", "--lam", "--ewc-mode", "--gamma", "--scenario", "--n-tasks", "--seq", "--set",
+                "--quiet", "--model", "--eval-every", "--checkpoint-dir", "--threads"):
+        assert opt in text
+    # every option of every sub-command has a help text
+    parser = build_parser()
+    for sub in parser._subparsers._group_actions[0].choices.values():
+        for action in sub._actions:
+            assert action.help, f"{sub.prog} {action.option_strings} has no help"
+
+
+def test_run_writes_a_valid_results_file(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = main(["run", "--method", "classp", "--sequence", "split-digits", "--seeds", "0", "1", "--threshold", "1e-5",
+                 "--quiet", "--threads", "1", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "classp" in printed and "avg acc" in printed and "±" in printed
+    f = load(out)
+    assert f.command == ("python -m classp run --method classp --sequence split-digits --seeds 0 1 --threshold 1e-5 "
+                         f"--quiet --threads 1 --out {out}")
+    assert [r.seed for r in f.results] == [0, 1]
+    assert f.results[0].config["options"]["threshold"] == 1e-5
+    assert f.runs[0]["state_bytes"] > 0 and f.runs[0]["wall_s"] > 0
+    assert f.summary[0]["seeds"] == 2
+
+
+def test_run_one_seed_prints_the_accuracy_matrix(capsys):
+    assert main(["run", "--method", "sgd", "--quiet", "--threads", "1", "--seq", "n_tasks=2"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy matrix" in out
+    assert len([line for line in out.splitlines() if line.startswith("  0.") or line.startswith("  1.")]) == 2
+
+
+def test_compare_prints_one_table_and_routes_options(tmp_path, capsys):
+    out = tmp_path / "c.json"
+    code = main(["compare", "--methods", "sgd", "ewc", "classp", "--lam", "5", "--threshold", "1e-5", "--seeds", "0",
+                 "--quiet", "--threads", "1", "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert [line.split()[0] for line in text.splitlines()[2:5]] == ["sgd", "ewc", "classp"]
+    f = load(out)
+    opts = {r.method: r.config["options"] for r in f.results}
+    assert opts["ewc"]["lam"] == 5.0 and opts["classp"]["threshold"] == 1e-5 and "lam" not in opts["sgd"]
+
+
+def test_errors_name_the_valid_choices(capsys):
+    assert main(["run", "--method", "nope", "--quiet"]) == 2
+    assert "valid methods: sgd, adam" in capsys.readouterr().err
+    assert main(["run", "--method", "sgd", "--lam", "3", "--quiet"]) == 2
+    assert "not accepted by sgd" in capsys.readouterr().err
+    assert main(["run", "--method", "sgd", "--sequence", "nope", "--quiet"]) == 2
+    assert "split-digits" in capsys.readouterr().err
+    assert main(["run", "--set", "momentum", "--method", "sgd", "--quiet"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--ewc-mode", "both"])
+    assert exc.value.code == 2
+
+
+def test_bench_reports_every_optimizer(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    assert main(["bench", "--repeats", "3", "--warmup", "1", "--model", "mlp", "--threads", "1", "--json", str(out)]) == 0
+    assert "vs Adagrad" in capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    assert doc["n_params"] == 17610 and set(doc["versions"]) >= {"python", "torch", "classp"}
+    by = {r["name"]: r for r in doc["results"]}
+    assert list(by) == ["CLASSP", "Adagrad (foreach)", "Adagrad (fused)", "Adam (foreach)", "SGD (foreach)"]
+    assert by["Adagrad (foreach)"]["ratio_to_adagrad"] == 1.0
+    n, tensors = 17610, 6
+    assert by["CLASSP"]["state_bytes"] == 4 * n + 4 * tensors  # grad_sum + step
+    assert by["Adagrad (foreach)"]["state_bytes"] == 4 * n + 4 * tensors  # sum + step
+    assert by["Adam (foreach)"]["state_bytes"] == 8 * n + 4 * tensors
+    assert by["SGD (foreach)"]["state_bytes"] == 0
+
+
+def test_module_entry_point_lists_methods():
+    proc = subprocess.run([sys.executable, "-m", "classp", "list"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("sgd", "adam", "adagrad", "ewc", "classp-no-threshold", "reference", "joint", "split-digits"):
+        assert name in proc.stdout
