@@ -56,30 +56,33 @@ def _classp_update(w: Tensor, g: Tensor, s: Tensor, *, lr: float, threshold: flo
                    eps: float, decay: bool, accumulate: str) -> None:
     """One CLASSP update of one tensor, in place on ``w`` and ``s`` (the accumulator).
 
-    Written for few passes over memory and three temporaries; the mask is written straight into a
-    float tensor (0.0 or 1.0), because float kernels are much faster here than boolean ones.
+    The eager kernel: few passes over memory and two temporaries. ``g*g`` is turned in place into
+    the float mask (``gt_`` writes 1.0 or 0.0) and then into ``g*m``; the second temporary holds
+    ``|g*m|**p`` and then the denominator.
     """
     a = g * g
-    m = torch.gt(a, threshold, out=torch.empty_like(g))  # 1.0 where g*g > tau, else 0.0
-    gm = g * m  # the gradient where the weight is updated, 0 elsewhere
-    if accumulate == "updated":
-        if power == 2.0:
-            s.addcmul_(a, m)  # m*g**2
-        elif power == 1.0:
-            s.add_(torch.abs(gm, out=a))  # |g*m| = m*|g|
-        else:
-            s.add_(torch.abs(gm, out=a).pow_(power))  # |g*m|**p = m*|g|**p since p > 0
-    else:
+    if accumulate == "always":  # every |g|**p enters S, so add it before g*g becomes the mask
         if power == 2.0:
             s.add_(a)
         elif power == 1.0:
-            s.add_(torch.abs(g, out=a))
+            s.add_(torch.abs(g))
         else:
-            s.add_(torch.abs(g, out=a).pow_(power))
+            s.add_(torch.abs(g).pow_(power))
+        t = None
+        gm = a.gt_(threshold).mul_(g)  # g*m: the gradient where the weight is updated, 0 elsewhere
+    else:
+        gm = a.gt_(threshold).mul_(g)
+        if power == 2.0:
+            t = torch.mul(gm, gm)  # (g*m)**2 = m*g**2
+        elif power == 1.0:
+            t = torch.abs(gm)  # |g*m| = m*|g|
+        else:
+            t = torch.abs(gm).pow_(power)  # |g*m|**p = m*|g|**p since p > 0
+        s.add_(t)
     if not decay:
         w.add_(gm, alpha=-lr)
         return
-    denom = torch.add(s, eps, out=m)
+    denom = torch.add(s, eps) if t is None else torch.add(s, eps, out=t)
     if power == 2.0:
         denom.sqrt_()
     elif power != 1.0:
@@ -91,13 +94,46 @@ def _classp_update(w: Tensor, g: Tensor, s: Tensor, *, lr: float, threshold: flo
     w.addcdiv_(gm, denom, value=-lr)
 
 
+def _classp_update_fused(w: Tensor, g: Tensor, s: Tensor, *, lr: float, threshold: float, power: float,
+                         eps: float, decay: bool, accumulate: str) -> None:
+    """The same update written without ``out=`` or in-place temporaries, for ``torch.compile``.
+
+    Inductor fuses it into one loop that reads ``w``, ``g``, ``s`` and writes ``w``, ``s``: the
+    memory traffic of one AdaGrad step.
+    """
+    m = (g * g > threshold).to(g.dtype)
+    gm = g * m
+    src = gm if accumulate == "updated" else g
+    s.add_(src * src if power == 2.0 else (src.abs() if power == 1.0 else src.abs().pow(power)))
+    if not decay:
+        w.sub_(lr * gm)
+        return
+    denom = s + eps
+    if power == 2.0:
+        denom = denom.sqrt()
+    elif power != 1.0:
+        denom = denom.pow(1.0 / power)
+    if eps == 0.0:
+        denom = torch.where(denom == 0, torch.ones_like(denom), denom)
+    w.sub_(lr * gm / denom)
+
+
+def _classp_update_tensors(ws: list, gs: list, ss: list, *, lr: float, threshold: float, power: float,
+                           eps: float, decay: bool, accumulate: str) -> None:
+    """:func:`_classp_update_fused` over the tensors of one parameter group (what is compiled):
+    one compiled call per group instead of one per tensor."""
+    for w, g, s in zip(ws, gs, ss):
+        _classp_update_fused(w, g, s, lr=lr, threshold=threshold, power=power, eps=eps, decay=decay,
+                             accumulate=accumulate)
+
+
 _compiled_update: Optional[Callable] = None
 
 
 def _get_compiled_update() -> Callable:
     global _compiled_update
     if _compiled_update is None:
-        _compiled_update = torch.compile(_classp_update, dynamic=False, fullgraph=True)
+        _compiled_update = torch.compile(_classp_update_tensors, dynamic=False, fullgraph=True)
     return _compiled_update
 
 
@@ -152,9 +188,10 @@ class CLASSP(Optimizer):
     accumulate : {"updated", "always"}, default "updated"
         Which gradients enter :math:`S` (see above).
     compile : bool, default False
-        Opt-in fused path: the per-tensor update is compiled with ``torch.compile`` (a one-off
-        compile of tens of seconds, then fewer passes over memory). Same results up to floating
-        point rounding.
+        Opt-in fused path: the update of each parameter group is compiled with ``torch.compile``
+        into one pass that reads the weight, its gradient and its accumulator and writes the
+        weight and the accumulator (a one-off compile of tens of seconds per group, again when the
+        group's shapes change). Same results up to floating point rounding.
 
     Notes
     -----
@@ -231,9 +268,9 @@ class CLASSP(Optimizer):
         if not pairs:
             return pairs
         # A sum is finite only if every term is (NaN and inf propagate), and it costs one fast
-        # pass; only when it is not finite do we look closer (a huge but finite gradient can
-        # overflow the sum without being bad).
-        sums = torch.stack([p.grad.sum(dtype=torch.float64) for _, _, _, p in pairs])
+        # read pass in the gradient's own dtype; only when it is not finite do we look closer (a
+        # huge but finite gradient can overflow the sum without being bad).
+        sums = torch.stack([p.grad.sum() for _, _, _, p in pairs])
         if bool(torch.isfinite(sums).all()):
             return pairs
         bad = [(gi, pi, tuple(p.shape), int((~torch.isfinite(p.grad)).sum()))
@@ -273,16 +310,23 @@ class CLASSP(Optimizer):
             with torch.enable_grad():
                 loss = closure()
         pairs = self._active()
-        update = _get_compiled_update() if self._compile else _classp_update
-        for _, _, group, p in pairs:
+        by_group: dict = {}
+        for gi, _, group, p in pairs:
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = torch.tensor(0.0)
                 state["grad_sum"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             state["step"] += 1
-            update(p, p.grad, state["grad_sum"], lr=float(group["lr"]),
-                   threshold=float(group["threshold"]), power=float(group["power"]),
-                   eps=float(group["eps"]), decay=group["decay"], accumulate=group["accumulate"])
+            by_group.setdefault(gi, (group, []))[1].append(p)
+        for group, params in by_group.values():
+            hp = dict(lr=float(group["lr"]), threshold=float(group["threshold"]), power=float(group["power"]),
+                      eps=float(group["eps"]), decay=group["decay"], accumulate=group["accumulate"])
+            sums = [self.state[p]["grad_sum"] for p in params]
+            if self._compile:  # one compiled call per group (recompiled when its shapes change)
+                _get_compiled_update()(params, [p.grad for p in params], sums, **hp)
+            else:
+                for p, s in zip(params, sums):
+                    _classp_update(p, p.grad, s, **hp)
         return loss
 
     def state_bytes(self) -> int:
