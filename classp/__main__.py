@@ -238,7 +238,7 @@ def _bench(args) -> int:
 
         from .results import machine, versions
 
-        doc = {"kind": "classp-bench/1", "command": shlex.join(["python", "-m", "classp", *args.argv]),
+        doc = {"schema": "classp-bench/1", "command": shlex.join(["python", "-m", "classp", *args.argv]),
                "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "versions": versions(), "machine": machine(), **report}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

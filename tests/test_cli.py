@@ -88,6 +88,9 @@ def test_bench_reports_every_optimizer(tmp_path, capsys):
     assert "vs Adagrad" in capsys.readouterr().out
     doc = json.loads(out.read_text())
     assert doc["n_params"] == 17610 and set(doc["versions"]) >= {"python", "torch", "classp"}
+    # a file of its own kind (not a results file), naming the command that regenerates it
+    assert doc["schema"] == "classp-bench/1"
+    assert doc["command"] == f"python -m classp bench --repeats 3 --warmup 1 --model mlp --threads 1 --json {out}"
     by = {r["name"]: r for r in doc["results"]}
     assert list(by) == ["CLASSP", "Adagrad (foreach)", "Adagrad (fused)", "Adam (foreach)", "SGD (foreach)"]
     assert by["Adagrad (foreach)"]["ratio_to_adagrad"] == 1.0
