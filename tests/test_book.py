@@ -11,6 +11,7 @@ missing, or with ``CLASSP_BUILD_BOOK=1``; ``CLASSP_BOOK_HTML`` points at another
 """
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
@@ -77,6 +78,10 @@ def source_has_math(docname: str) -> bool:
 
 PAGES = toc_docnames(TOC)
 EXECUTED = [d for d in PAGES if is_executed(d)]
+# Chapters and assignments (.ipynb) carry a figure and the launch buttons; the MyST-Markdown pages
+# that execute code (the assignments' index, the teacher's guide) only compute tables and numbers,
+# and sphinx-book-theme gives no launch button to a page without an .ipynb source.
+NOTEBOOKS = [d for d in EXECUTED if source_of(d).suffix == ".ipynb"]
 MATH_PAGES = [d for d in PAGES if source_has_math(d)]
 
 
@@ -94,6 +99,21 @@ def prose_text(node) -> str:
     return node.get_text(" ")
 
 
+_PNG_OR_JPEG = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
+def _is_embedded_image(src: str) -> bool:
+    """A ``data:image/png|jpeg;base64,...`` URI whose payload decodes to a PNG or JPEG file."""
+    m = re.match(r"data:image/(png|jpeg);base64,(.+)$", src, re.S)
+    if not m:
+        return False
+    try:
+        payload = base64.b64decode(m.group(2), validate=True)
+    except ValueError:
+        return False
+    return payload.startswith(_PNG_OR_JPEG) and len(payload) > 64
+
+
 def figure_problems(soup: BeautifulSoup, page: Path, require_output_figure: bool) -> list[str]:
     """Every image in the content has a non-empty file and alt text; executed pages have a figure."""
     problems = []
@@ -102,8 +122,12 @@ def figure_problems(soup: BeautifulSoup, page: Path, require_output_figure: bool
         problems.append("no figure (<img>) among the executed cells' outputs")
     for img in imgs:
         src = img.get("src", "")
-        if not src or src.startswith("data:"):
-            problems.append(f"image without a file: src={src[:40]!r}")
+        if src.startswith("data:"):
+            # Self-contained figures (the kernel-free sliders) embed their PNGs in the page.
+            if not _is_embedded_image(src):
+                problems.append(f"embedded image is empty or not an image: src={src[:40]!r}")
+        elif not src:
+            problems.append("image without a file: src=''")
         elif not re.match(r"[a-z]+://", src):
             f = (page.parent / unquote(urldefrag(src)[0])).resolve()
             if not f.is_file() or f.stat().st_size == 0:
@@ -248,8 +272,9 @@ def test_page_built_without_errors(book_html, docname):
 def test_executed_page(book_html, docname):
     path, soup = _page(book_html, docname)
     assert article(soup).select(".cell_output"), f"{docname}: no cell output: was the notebook executed?"
-    problems = figure_problems(soup, path, require_output_figure=True) + launch_problems(soup, docname)
-    assert not problems, f"{docname}:\n" + "\n".join(problems)
+    if docname in NOTEBOOKS:
+        problems = figure_problems(soup, path, require_output_figure=True) + launch_problems(soup, docname)
+        assert not problems, f"{docname}:\n" + "\n".join(problems)
 
 
 @pytest.mark.book
@@ -308,6 +333,12 @@ def test_figure_check(page_dir):
                            page, True) != []
     assert figure_problems(_soup('<div class="cell_output"><img src="_images/empty.png" alt="x"></div>'),
                            page, True) != []
+    # embedded images (kernel-free sliders): a real PNG passes; an empty or non-image payload fails
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(100)).decode()
+    assert figure_problems(_soup(f'<div class="cell_output"><img src="data:image/png;base64,{png}" alt="A map."></div>'),
+                           page, True) == []
+    for bad in ("data:image/png;base64,", "data:image/png;base64,bm90IGFuIGltYWdl", f"data:text/plain;base64,{png}"):
+        assert figure_problems(_soup(f'<div class="cell_output"><img src="{bad}" alt="x"></div>'), page, True) != []
 
 
 def test_error_output_check():

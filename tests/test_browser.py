@@ -299,9 +299,17 @@ def test_lab_page_math_widgets_and_images_render_offline(site, offline):
 
 
 def notebook_pages(site: Path) -> list[Path]:
-    """Built pages whose source is a notebook (they carry the launch buttons)."""
-    return sorted(site / p.relative_to(site / "_sources").with_suffix(".html")
-                  for p in (site / "_sources").rglob("*.ipynb"))
+    """Built pages whose source in the repository is an ``.ipynb`` (they carry the launch buttons).
+
+    MyST-Markdown pages that execute code (the assignments' index, the teacher's guide) also leave
+    an ``.ipynb`` under ``_sources/``, but sphinx-book-theme gives them no launch button.
+    """
+    pages = []
+    for p in (site / "_sources").rglob("*.ipynb"):
+        rel = p.relative_to(site / "_sources")
+        if (REPO / rel).is_file():
+            pages.append(site / rel.with_suffix(".html"))
+    return sorted(pages)
 
 
 def test_every_notebook_page_has_colab_and_binder_buttons(site, offline):
