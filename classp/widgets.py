@@ -491,8 +491,9 @@ class StabilityPlasticityLab(widgets.VBox):
         try:
             kw = self.settings()
             total = self._total_steps(kw)
+            # smoothing=0: the rate shown is the run's average (evaluations pause the steps)
             bar = tqdm_notebook(total=total, display=False, leave=True, unit="step", mininterval=0.2,
-                                desc=f"{kw['method']} · {kw['sequence']}")
+                                smoothing=0, desc=f"{kw['method']} · {kw['sequence']}")
             self.progress.children = (bar.container,)
             self.status.value = f"Training <code>{html.escape(kw['method'])}</code>…"
             eval_every = max(1, total // 40)
