@@ -771,7 +771,8 @@ def effective_lr_slider(powers: Sequence[float] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
     Returns
     -------
     KernelFreeSlider
-        12-18 small frames, computed in about a second.
+        One small frame per (p, |g|) pair (18 by default); matplotlib renders each in about half a
+        second here, so the default slider takes about ten seconds.
     """
     return KernelFreeSlider.from_function(
         lambda p, g: effective_lr_frame(p, g, lr=lr, eps=eps, steps=steps),
