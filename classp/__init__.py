@@ -3,49 +3,72 @@
 CLASSP (Continual Learning through Adjustment Suppression and Sparsity Promotion) is due to
 O. Ludwig, arXiv:2405.09637 (2024).
 
-``import classp`` loads only the optimizers (torch). The lab's main names are exported too, but
-their modules (scikit-learn, matplotlib, ...) load at first use::
+The package has rooms, each importing only the rooms before it::
+
+    classp.optim     CLASSP, ReferenceCLASSP            (torch only)
+    classp.data      task sequences by name             (+ numpy, scikit-learn's digits)
+    classp.lab       methods, regularisers, run, results, metrics, protocols, bench
+    classp.viz       plots, kernel-free sliders, widgets (+ matplotlib, ipywidgets)
+    classp.teaching  the assignments' checks and registry
+    classp.cli       ``python -m classp`` / ``classp``
+
+``import classp`` loads only the optimizers (torch). The lab's main names are exported here too,
+but their rooms load at first use::
 
     import classp
-    result = classp.run("classp", "split-digits", seed=0)   # loads classp.train on this line
+    result = classp.run("classp", "split-digits", seed=0)   # loads classp.lab on this line
     classp.average_accuracy(result.accuracy_matrix)
 """
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from .optim import CLASSP, DEFAULTS, NonFiniteGradientError
-from .reference import ReferenceCLASSP
+from . import _compat
+from .optim import CLASSP, DEFAULTS, NonFiniteGradientError, ReferenceCLASSP
 
 __version__ = "0.1.0"
 
-#: The lab's public names, each with the module that holds it (imported on first access).
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
+    from . import cli, data, lab, optim, teaching, viz
+    from .data import DatasetNotFound, Task, TaskSequence, fetch_offline_data, get_sequence, list_sequences
+    from .lab import (EWC, Method, Result, ResultsFile, average_accuracy, backward_transfer, compare, evaluate,
+                      fisher_diagonal, forgetting, format_table, forward_transfer, get_method, list_methods,
+                      list_models, make_model, run, summarize)
+
+#: The lazily loaded public names, each with the room that holds it.
 _LAZY = {
     # task sequences
-    "Task": "tasks", "TaskSequence": "tasks", "get_sequence": "tasks", "list_sequences": "tasks",
-    "DatasetNotFound": "tasks", "fetch_offline_data": "tasks",
-    # models, methods, training
-    "make_model": "models", "list_models": "models",
-    "Method": "methods", "get_method": "methods", "list_methods": "methods",
-    "EWC": "ewc", "fisher_diagonal": "ewc",
-    "run": "train", "compare": "train", "evaluate": "train",
+    "Task": "data", "TaskSequence": "data", "get_sequence": "data", "list_sequences": "data",
+    "DatasetNotFound": "data", "fetch_offline_data": "data",
+    # models, methods, regularisers, training
+    "make_model": "lab", "list_models": "lab",
+    "Method": "lab", "get_method": "lab", "list_methods": "lab",
+    "EWC": "lab", "fisher_diagonal": "lab",
+    "run": "lab", "compare": "lab", "evaluate": "lab",
     # results and metrics
-    "Result": "results", "ResultsFile": "results", "summarize": "results", "format_table": "results",
-    "average_accuracy": "metrics", "backward_transfer": "metrics", "forgetting": "metrics",
-    "forward_transfer": "metrics",
+    "Result": "lab", "ResultsFile": "lab", "summarize": "lab", "format_table": "lab",
+    "average_accuracy": "lab", "backward_transfer": "lab", "forgetting": "lab", "forward_transfer": "lab",
 }
+_ROOMS = ("optim", "data", "lab", "viz", "teaching", "cli")
 
-__all__ = ["CLASSP", "ReferenceCLASSP", "NonFiniteGradientError", "DEFAULTS", "__version__", *_LAZY]
+__all__ = ["CLASSP", "ReferenceCLASSP", "NonFiniteGradientError", "DEFAULTS", "__version__",
+           "Task", "TaskSequence", "get_sequence", "list_sequences", "DatasetNotFound", "fetch_offline_data",
+           "make_model", "list_models", "Method", "get_method", "list_methods", "EWC", "fisher_diagonal",
+           "run", "compare", "evaluate", "Result", "ResultsFile", "summarize", "format_table",
+           "average_accuracy", "backward_transfer", "forgetting", "forward_transfer"]
 
 
 def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
+    if name in _ROOMS:
+        return importlib.import_module(f".{name}", __name__)
+    room = _LAZY.get(name)
+    if room is None:
         raise AttributeError(f"module 'classp' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(f".{room}", __name__), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_ROOMS))

@@ -6,8 +6,8 @@ import sys
 import pytest
 import torch
 
-from classp.__main__ import build_parser, main
-from classp.results import load
+from classp.cli import build_parser, main
+from classp.lab.results import load
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +114,7 @@ def test_fetch_data_rejects_unknown_names(capsys):
 
 
 def test_fetch_data_reports_each_item_and_fails_when_one_fails(monkeypatch, tmp_path, capsys):
-    import classp.tasks as T
+    import classp.data as T
 
     calls = {}
 

@@ -10,7 +10,7 @@ import classp
 
 
 def test_import_classp_loads_only_the_optimizers():
-    code = "import sys, classp; print(sorted(m for m in ('sklearn', 'matplotlib', 'classp.train') if m in sys.modules))"
+    code = "import sys, classp; print(sorted(m for m in ('sklearn', 'matplotlib', 'classp.lab.train') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -21,7 +21,7 @@ def test_every_name_in_all_resolves(name):
 
 
 def test_lazy_names_are_the_modules_own():
-    from classp import metrics, train
+    from classp.lab import metrics, train
 
     assert classp.run is train.run
     assert classp.forgetting is metrics.forgetting

@@ -3,8 +3,8 @@
 ``python -m classp compare`` runs every method at one setting. A fair comparison also needs each
 method across its own knob: the learning rate of SGD, Adam and AdaGrad, EWC's strength lambda, and
 CLASSP's threshold, power and learning rate. This script runs such a grid over several seeds with
-:func:`classp.train.run` and writes one results file (schema ``classp-results/1``, read with
-:func:`classp.results.load`). Every run carries ``config["sweep"] = {"method", "knob", "value"}``
+:func:`classp.lab.train.run` and writes one results file (schema ``classp-results/1``, read with
+:func:`classp.lab.results.load`). Every run carries ``config["sweep"] = {"method", "knob", "value"}``
 and a label such as ``"ewc λ=10"``; the file's ``config["grid"]`` lists the grid and
 ``config["diverged"]`` the runs whose training loss became NaN or infinite (they are not stored as
 runs, because they have no accuracy matrix).
@@ -114,14 +114,14 @@ def sweep(sequence: str, seeds, epochs: int = 5, quick: bool = False, progress: 
     progress : bool, default False
         Progress bars.
     sequence_options : dict, optional
-        Passed to :func:`classp.tasks.get_sequence`.
+        Passed to :func:`classp.data.get_sequence`.
 
     Returns
     -------
     (list of Result, list of dict, list of dict)
         The runs (labelled, with ``config["sweep"]``), the grid, and the diverged runs.
     """
-    from classp.train import run
+    from classp.lab.train import run
 
     points = grid_for(sequence, quick)
     done: dict = {}
@@ -169,7 +169,7 @@ def main(argv=None) -> int:
 
     import torch
 
-    from classp import results as res
+    from classp.lab import results as res
 
     if args.threads is not None and args.threads < 1:
         p.error(f"--threads must be >= 1; got {args.threads}")

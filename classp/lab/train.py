@@ -1,0 +1,580 @@
+"""Run a method over a task sequence: the one training loop of the book.
+
+:func:`run` trains a model on the tasks of a sequence one after the other with a method from
+:mod:`classp.methods` and returns a :class:`classp.results.Result`; :func:`compare` runs several
+methods over several seeds.  Every chapter, widget, slider, check and the command line use these.
+
+The loop, in plain tensors (no DataLoader):
+
+* **Data order.** Each epoch draws a permutation of the task's training examples from a
+  ``torch.Generator`` seeded with ``seed``; mini-batches of ``batch_size`` follow that order (the
+  last one may be smaller).
+* **Loss.** Cross-entropy on the logits (``model.train()`` mode), plus the method's penalty (EWC).
+  If ``sequence.scenario == "task"``, logits outside the task's ``classes`` are set to ``-inf``
+  (in the loss and at evaluation): a multi-head setting with known task identity.
+* **Evaluation.** ``model.eval()`` under ``torch.no_grad()`` on the held-out test split of every
+  task: before training (``initial_accuracy``), after each task (a row of the accuracy matrix) and,
+  with ``eval_every=k``, every ``k`` steps (``accuracy_curve``).
+* **Update density.** A flat copy of the parameters is kept before every optimizer step and compared
+  with the parameters after it: the fraction of entries that changed is the step's density, and
+  the same comparison counts, per task, how often each weight changed (``update_counts``) and
+  records which task changed it last (``last_changed``).
+* **Determinism.** On CPU a run is a function of its arguments and ``seed``: the seed is passed to
+  :func:`classp.tasks.get_sequence` (unless ``sequence_options`` holds a ``seed``; it draws e.g. the
+  pixel permutations, never the held-out split) and sets the model's initialisation, the data
+  order and dropout.  The global RNG state of the caller is restored afterwards.
+* **Checkpoints.** With ``checkpoint=PATH`` the full state (model, optimizer, regulariser, RNG
+  states, progress and the curves so far) is written at the end of every task and every
+  ``checkpoint_every`` steps; ``resume=True`` continues from it and gives exactly the result of an
+  uninterrupted run.  Files are read with ``torch.load(..., weights_only=True)``.
+"""
+from __future__ import annotations
+
+import os
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .methods import Method, get_method, list_methods
+from .results import Result, format_table, summarize
+
+__all__ = ["run", "compare", "evaluate", "summarize", "format_table", "DEFAULT_MODELS", "CHECKPOINT_FORMAT"]
+
+#: Model used when ``run(model=None)``: by sequence name (anything else: "mlp").
+DEFAULT_MODELS = {"mnist-fashion": "cnn", "sentiment": "text"}
+
+#: Version tag of checkpoint files.
+CHECKPOINT_FORMAT = "classp-checkpoint/1"
+
+_EVAL_BATCH = 1024
+
+
+@lru_cache(maxsize=4)
+def _cached_sequence(name: str, seed: int, frozen_options: tuple):
+    from ..data import get_sequence
+
+    return get_sequence(name, seed=seed, **dict(frozen_options))
+
+
+def _freeze(d: dict) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in d.items()))
+
+
+def _get_sequence(sequence, seed: int, sequence_options: dict | None):
+    from ..data import TaskSequence
+
+    if isinstance(sequence, TaskSequence):
+        if sequence_options:
+            raise ValueError("sequence_options apply only when sequence is given by name")
+        return sequence
+    if not isinstance(sequence, str):
+        raise ValueError(f"sequence must be a sequence name or a TaskSequence; got {type(sequence).__name__}")
+    opts = dict(sequence_options or {})
+    data_seed = int(opts.pop("seed", seed))
+    try:
+        key = _freeze(opts)
+        hash(key)
+    except TypeError:  # unhashable option values: no caching
+        from ..data import get_sequence
+
+        return get_sequence(sequence, seed=data_seed, **opts)
+    return _cached_sequence(sequence, data_seed, key)
+
+
+def _make_model(model, seq, seed: int):
+    if isinstance(model, nn.Module):
+        return model, "custom"
+    from .models import make_model
+
+    name = model if model is not None else seq.meta.get("default_model", DEFAULT_MODELS.get(seq.name, "mlp"))
+    if not isinstance(name, str):
+        raise ValueError(f"model must be None, a model name or a torch.nn.Module; got {type(model).__name__}")
+    return make_model(name, seq, seq.n_outputs, seed), name
+
+
+def _class_masks(seq) -> torch.Tensor | None:
+    """(T, n_outputs) bool table of allowed logits per task, or None (all logits)."""
+    if seq.scenario != "task":
+        return None
+    masks = torch.zeros(len(seq.tasks), seq.n_outputs, dtype=torch.bool)
+    for i, t in enumerate(seq.tasks):
+        masks[i, list(t.classes)] = True
+    return masks
+
+
+def _logits(model, x, mask):
+    out = model(x)
+    if mask is not None:
+        out = out.masked_fill(~mask, float("-inf"))
+    return out
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, sequence, batch_size: int = _EVAL_BATCH) -> np.ndarray:
+    """Test accuracy of ``model`` on every task of ``sequence``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Evaluated in ``eval()`` mode under ``torch.no_grad()``; its mode is restored.
+    sequence : TaskSequence
+        With ``scenario == "task"`` the logits outside each task's classes are masked.
+    batch_size : int, default 1024
+        Test examples per forward pass.
+
+    Returns
+    -------
+    numpy.ndarray, shape (T,)
+        Fraction of correctly classified test examples of each task.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    masks = _class_masks(sequence)
+    was_training = model.training
+    model.eval()
+    accs = []
+    try:
+        for i, task in enumerate(sequence.tasks):
+            correct = 0
+            for s in range(0, len(task.x_test), batch_size):
+                xb, yb = task.x_test[s : s + batch_size], task.y_test[s : s + batch_size]
+                out = _logits(model, xb, None if masks is None else masks[i])
+                correct += int((out.argmax(dim=1) == yb).sum())
+            accs.append(correct / max(1, len(task.x_test)))
+    finally:
+        model.train(was_training)
+    return np.asarray(accs, dtype=np.float64)
+
+
+def _flat(params) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
+def _epochs_per_task(epochs, T: int) -> list[int]:
+    if isinstance(epochs, (int, np.integer)) and not isinstance(epochs, bool):
+        eps = [int(epochs)] * T
+    else:
+        try:
+            eps = [int(e) for e in epochs]
+        except TypeError:
+            raise ValueError(f"epochs must be an int >= 1 or a list of T = {T} ints; got {epochs!r}") from None
+        if len(eps) != T:
+            raise ValueError(f"epochs must be an int or a list of T = {T} ints (one per task); got {len(eps)} values")
+    if any(e < 1 for e in eps):
+        raise ValueError(f"epochs must be >= 1; got {epochs!r}")
+    return eps
+
+
+def _stage_data(seq, i: int, joint: bool):
+    """Training inputs, labels and per-example task ids for stage ``i``."""
+    if not joint:
+        t = seq.tasks[i]
+        return t.x_train, t.y_train, torch.full((len(t.y_train),), i, dtype=torch.long)
+    xs = [seq.tasks[k].x_train for k in range(i + 1)]
+    ys = [seq.tasks[k].y_train for k in range(i + 1)]
+    ids = [torch.full((len(seq.tasks[k].y_train),), k, dtype=torch.long) for k in range(i + 1)]
+    return torch.cat(xs), torch.cat(ys), torch.cat(ids)
+
+
+def _config_fingerprint(cfg: dict) -> dict:
+    keys = ("method", "sequence", "seed", "model_name", "epochs", "batch_size", "lr", "options", "sequence_options",
+            "shuffle", "eval_every", "n_params", "task_sizes")
+    return {k: cfg.get(k) for k in keys}
+
+
+def run(method: str | Method = "classp", sequence="split-digits", *, seed: int = 0, model=None, epochs=1,
+        batch_size: int = 32, lr: float | None = None, options: dict | None = None,
+        sequence_options: dict | None = None, shuffle: bool = True, eval_every: int | None = None,
+        progress: bool = True, checkpoint: str | os.PathLike | None = None, resume: bool = False,
+        checkpoint_every: int | None = None, label: str | None = None,
+        callback: Callable[[dict], None] | None = None, threads: int | None = None) -> Result:
+    """Train with ``method`` on the tasks of ``sequence`` in order and measure everything.
+
+    Parameters
+    ----------
+    method : str or Method, default "classp"
+        A name from :func:`classp.methods.list_methods`.
+    sequence : str or TaskSequence, default "split-digits"
+        A name from :func:`classp.tasks.list_sequences` or a built sequence.
+    seed : int, default 0
+        Seed of the sequence (unless ``sequence_options["seed"]`` is given), the model's
+        initialisation, the data order and dropout.
+    model : None, str or torch.nn.Module
+        None: the sequence's default model (``"mlp"`` for the digits sequences, ``"cnn"`` for
+        ``mnist-fashion``, ``"text"`` for ``sentiment``); a name for :func:`classp.models.make_model`;
+        or a module, which is trained in place (and not re-initialised by ``seed``).
+    epochs : int or list of int, default 1
+        Passes over each task's training data (one value per task allowed).  For ``joint``, passes
+        over the union at each stage.
+    batch_size : int, default 32
+        Mini-batch size (>= 1).
+    lr : float, optional
+        Learning rate; default: the method's (see ``get_method(method).defaults``).
+    options : dict, optional
+        Method hyper-parameters, e.g. ``{"threshold": 1e-6}`` or ``{"lam": 100, "mode": "online"}``;
+        unknown keys raise ``ValueError`` listing the accepted ones.
+    sequence_options : dict, optional
+        Keyword arguments for :func:`classp.tasks.get_sequence` (only with a sequence name).
+    shuffle : bool, default True
+        Shuffle the training examples each epoch (False: the stored order).
+    eval_every : int, optional
+        Also evaluate on every task every ``eval_every`` steps (for ``accuracy_curve``).
+    progress : bool, default True
+        Show a tqdm progress bar (``tqdm.auto``: a widget in notebooks).
+    checkpoint : path, optional
+        File for checkpoints (written at the end of each task and every ``checkpoint_every`` steps).
+    resume : bool, default False
+        Continue from ``checkpoint`` if the file exists (its settings must match these); a finished
+        checkpoint returns its result without training.
+    checkpoint_every : int, optional
+        Also checkpoint every this many steps (needs ``checkpoint``).
+    label : str, optional
+        Row label for tables and plots (default: the method name).
+    callback : callable, optional
+        Called after every step with a dict ``step``, ``task``, ``epoch``, ``loss``, ``density``
+        (e.g. for live plots); an exception raised in it stops the run (the last checkpoint stays).
+    threads : int, optional
+        Torch CPU threads during the run (restored afterwards); None keeps the current setting.
+        The book's models are small: ``threads=1`` is the fastest on a busy 2-core machine (about
+        5x faster than 2 threads for the default split-digits run).
+
+    Returns
+    -------
+    Result
+        Accuracy matrix, initial accuracy, losses, density, update counts, state bytes, wall time.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, sequence, model or option, or an invalid setting.
+    FloatingPointError
+        If the training loss becomes NaN or infinite (lower the learning rate).
+
+    Examples
+    --------
+    >>> from classp.train import run
+    >>> r = run("classp", "split-digits", seed=0, progress=False)   # doctest: +SKIP
+    >>> r.metrics()["average_accuracy"]                              # doctest: +SKIP
+    """
+    m = get_method(method)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0; got {seed!r}")
+    seed = int(seed)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
+    if eval_every is not None and (not isinstance(eval_every, (int, np.integer)) or eval_every < 1):
+        raise ValueError(f"eval_every must be None or an int >= 1; got {eval_every!r}")
+    if checkpoint_every is not None and (not isinstance(checkpoint_every, (int, np.integer)) or checkpoint_every < 1):
+        raise ValueError(f"checkpoint_every must be None or an int >= 1; got {checkpoint_every!r}")
+    if (checkpoint_every is not None or resume) and checkpoint is None:
+        raise ValueError("checkpoint_every and resume need checkpoint=PATH")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
+        raise ValueError(f"threads must be None or an int >= 1; got {threads!r}")
+    old_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        return _run(m, sequence, seed, model, epochs, batch_size, lr, options, sequence_options, shuffle, eval_every,
+                    progress, checkpoint, resume, checkpoint_every, label, callback)
+    finally:
+        if threads is not None:
+            torch.set_num_threads(old_threads)
+
+
+def _run(m, sequence, seed, model, epochs, batch_size, lr, options, sequence_options, shuffle, eval_every,
+         progress, checkpoint, resume, checkpoint_every, label, callback) -> Result:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        seq = _get_sequence(sequence, seed, sequence_options)
+        T = len(seq.tasks)
+        if T < 1:
+            raise ValueError("the sequence has no tasks")
+        ep = _epochs_per_task(epochs, T)
+        lr_value, opts = m.resolve(lr, options, seq.name)
+        net, model_name = _make_model(model, seq, seed)
+        params = [p for p in net.parameters() if p.requires_grad]
+        n_params = int(sum(p.numel() for p in params))
+        learner = m.make(net, lr, options, seq.name)
+        config = {
+            "method": m.name, "label": label or m.name, "sequence": seq.name, "seed": seed,
+            "model_name": model_name, "epochs": ep[0] if len(set(ep)) == 1 else ep, "batch_size": int(batch_size),
+            "lr": lr_value, "lr_given": lr is not None, "options": opts, "options_given": dict(options or {}),
+            "sequence_options": dict(sequence_options or {}), "shuffle": bool(shuffle),
+            "eval_every": None if eval_every is None else int(eval_every), "scenario": seq.scenario,
+            "n_outputs": int(seq.n_outputs), "n_params": n_params,
+            "task_sizes": [[len(t.y_train), len(t.y_test)] for t in seq.tasks],
+        }
+        loop = _Loop(m, seq, net, params, learner, ep, int(batch_size), bool(shuffle), eval_every, seed, config,
+                     checkpoint, checkpoint_every, callback)
+        if resume and checkpoint is not None and Path(checkpoint).exists():
+            loop.load(checkpoint)
+        return loop.run(progress)
+
+
+class _Loop:
+    """State of one run (everything a checkpoint holds)."""
+
+    def __init__(self, method, seq, model, params, learner, epochs, batch_size, shuffle, eval_every, seed, config,
+                 checkpoint, checkpoint_every, callback):
+        self.method, self.seq, self.model, self.params, self.learner = method, seq, model, params, learner
+        self.epochs, self.batch_size, self.shuffle, self.eval_every = epochs, batch_size, shuffle, eval_every
+        self.config, self.checkpoint, self.checkpoint_every, self.callback = config, checkpoint, checkpoint_every, callback
+        self.T = len(seq.tasks)
+        self.masks = _class_masks(seq)
+        self.gen = torch.Generator().manual_seed(seed)
+        n = config["n_params"]
+        # progress: next (task, epoch, batch) to run; perm of the current epoch
+        self.task, self.epoch, self.batch, self.perm = 0, 0, 0, None
+        self.step = 0
+        self.started = False  # initial evaluation done
+        self.done = False
+        self.losses: list[float] = []
+        self.density: list[float] = []
+        self.task_boundaries: list[int] = []
+        self.eval_steps: list[int] = []
+        self.curve: list[list[float]] = []
+        self.R = torch.zeros(self.T, self.T, dtype=torch.float64)
+        self.initial = torch.zeros(self.T, dtype=torch.float64)
+        self.update_counts = torch.zeros(self.T, n, dtype=torch.int64)
+        self.last_changed = torch.full((n,), -1, dtype=torch.int64)
+        self.wall_s = 0.0
+
+    # ------------------------------------------------------------------ checkpoints
+    def state(self) -> dict:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "fingerprint": _config_fingerprint(self.config),
+            "model": self.model.state_dict(),
+            "learner": self.learner.state_dict(),
+            "rng_torch": torch.get_rng_state(),
+            "rng_shuffle": self.gen.get_state(),
+            "progress": {"task": self.task, "epoch": self.epoch, "batch": self.batch, "step": self.step,
+                         "started": self.started, "done": self.done},
+            "perm": self.perm,
+            "losses": torch.tensor(self.losses, dtype=torch.float64),
+            "density": torch.tensor(self.density, dtype=torch.float64),
+            "task_boundaries": list(self.task_boundaries),
+            "eval_steps": list(self.eval_steps),
+            "curve": torch.tensor(self.curve, dtype=torch.float64).reshape(len(self.curve), self.T),
+            "R": self.R.clone(),
+            "initial": self.initial.clone(),
+            "update_counts": self.update_counts.clone(),
+            "last_changed": self.last_changed.clone(),
+            "wall_s": self.wall_s + (time.perf_counter() - self._t0 if hasattr(self, "_t0") else 0.0),
+        }
+
+    def save(self) -> None:
+        path = Path(self.checkpoint)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(self.state(), tmp)
+        os.replace(tmp, path)
+
+    def load(self, path) -> None:
+        st = torch.load(path, weights_only=True)
+        if not isinstance(st, dict) or st.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"{path}: not a classp checkpoint of format {CHECKPOINT_FORMAT!r}")
+        mine = _config_fingerprint(self.config)
+        theirs = st["fingerprint"]
+        diff = [k for k in mine if _norm(mine[k]) != _norm(theirs.get(k))]
+        if diff:
+            details = "; ".join(f"{k}: checkpoint {theirs.get(k)!r}, now {mine[k]!r}" for k in diff)
+            raise ValueError(f"{path}: the checkpoint was written by a run with other settings ({details}); "
+                             "use the same settings or another checkpoint path")
+        self.model.load_state_dict(st["model"])
+        self.learner.load_state_dict(st["learner"])
+        torch.set_rng_state(st["rng_torch"])
+        self.gen.set_state(st["rng_shuffle"])
+        p = st["progress"]
+        self.task, self.epoch, self.batch, self.step = p["task"], p["epoch"], p["batch"], p["step"]
+        self.started, self.done = p["started"], p["done"]
+        self.perm = st["perm"]
+        self.losses = st["losses"].tolist()
+        self.density = st["density"].tolist()
+        self.task_boundaries = list(st["task_boundaries"])
+        self.eval_steps = list(st["eval_steps"])
+        self.curve = st["curve"].tolist()
+        self.R, self.initial = st["R"], st["initial"]
+        self.update_counts, self.last_changed = st["update_counts"], st["last_changed"]
+        self.wall_s = float(st["wall_s"])
+
+    # ------------------------------------------------------------------ the loop
+    def _evaluate(self) -> np.ndarray:
+        accs = evaluate(self.model, self.seq)
+        if not self.eval_steps or self.eval_steps[-1] != self.step:
+            self.eval_steps.append(self.step)
+            self.curve.append([float(a) for a in accs])
+        return accs
+
+    def run(self, progress: bool) -> Result:
+        from tqdm.auto import tqdm
+
+        self._t0 = time.perf_counter()
+        sizes = [self._stage_n(i) for i in range(self.T)]
+        total = sum(e * -(-n // self.batch_size) for e, n in zip(self.epochs, sizes))
+        bar = tqdm(total=total, initial=self.step, disable=not progress, leave=False,
+                   desc=f"{self.config['label']} · {self.seq.name} · seed {self.config['seed']}", unit="step")
+        try:
+            if not self.done:
+                self._train(bar)
+        finally:
+            bar.close()
+        self.wall_s += time.perf_counter() - self._t0
+        del self._t0
+        return self._result()
+
+    def _stage_n(self, i: int) -> int:
+        if self.method.joint:
+            return sum(len(self.seq.tasks[k].y_train) for k in range(i + 1))
+        return len(self.seq.tasks[i].y_train)
+
+    def _train(self, bar) -> None:
+        if not self.started:
+            self.initial = torch.as_tensor(self._evaluate(), dtype=torch.float64)
+            self.started = True
+        model, learner, params = self.model, self.learner, self.params
+        model.train()
+        for i in range(self.task, self.T):
+            x, y, ids = _stage_data(self.seq, i, self.method.joint)
+            n = len(y)
+            if self.epoch == 0 and self.batch == 0:
+                learner.begin_task(i)
+                self.task_boundaries.append(self.step)
+            for e in range(self.epoch, self.epochs[i]):
+                if self.perm is None:
+                    self.perm = torch.randperm(n, generator=self.gen) if self.shuffle else torch.arange(n)
+                perm = self.perm
+                n_batches = -(-n // self.batch_size)
+                for b in range(self.batch, n_batches):
+                    idx = perm[b * self.batch_size : (b + 1) * self.batch_size]
+                    self._one_step(x[idx], y[idx], ids[idx], i, e)
+                    self.batch = b + 1
+                    bar.update(1)
+                    if self.checkpoint is not None and self.checkpoint_every and self.step % self.checkpoint_every == 0:
+                        self.save()
+                    if self.callback is not None:
+                        self.callback({"step": self.step, "task": i, "epoch": e, "loss": self.losses[-1],
+                                       "density": self.density[-1]})
+                self.epoch, self.batch, self.perm = e + 1, 0, None
+            # task (stage) finished
+            t = self.seq.tasks[i]
+            classes = None if self.masks is None else list(t.classes)
+            learner.end_task(i, t.x_train, t.y_train, classes=classes, generator=self.gen)
+            self.R[i] = torch.as_tensor(self._evaluate(), dtype=torch.float64)
+            model.train()
+            self.task, self.epoch, self.batch, self.perm = i + 1, 0, 0, None
+            if i == self.T - 1:
+                self.done = True
+            if self.checkpoint is not None:
+                self.save()
+
+    def _one_step(self, xb, yb, idb, task_index, epoch) -> None:
+        model, learner = self.model, self.learner
+        learner.zero_grad()
+        out = model(xb)
+        if self.masks is not None:
+            out = out.masked_fill(~self.masks[idb], float("-inf"))
+        loss = F.cross_entropy(out, yb)
+        lval = float(loss.detach())
+        if not np.isfinite(lval):
+            raise FloatingPointError(
+                f"training loss became {lval} at step {self.step} (task {task_index}) with method "
+                f"{self.method.name!r} and lr={self.config['lr']}; lower the learning rate")
+        pen = learner.penalty()
+        total = loss if pen is None else loss + pen
+        total.backward()
+        before = _flat(self.params)
+        learner.step()
+        changed = _flat(self.params) != before
+        self.update_counts[task_index] += changed
+        self.last_changed[changed] = task_index
+        self.losses.append(lval)
+        self.density.append(float(changed.sum()) / max(1, changed.numel()))
+        self.step += 1
+        if self.eval_every and self.step % self.eval_every == 0:
+            self._evaluate()
+            model.train()
+
+    def _result(self) -> Result:
+        cfg = dict(self.config)
+        cfg["n_steps"] = self.step
+        return Result(
+            method=self.method.name, sequence=self.seq.name, seed=cfg["seed"], config=cfg,
+            task_names=[t.name for t in self.seq.tasks], accuracy_matrix=self.R.numpy().copy(),
+            initial_accuracy=self.initial.numpy().copy(), losses=np.asarray(self.losses, dtype=np.float64),
+            density=np.asarray(self.density, dtype=np.float64), task_boundaries=list(self.task_boundaries),
+            eval_steps=np.asarray(self.eval_steps, dtype=np.int64),
+            accuracy_curve=np.asarray(self.curve, dtype=np.float64).reshape(len(self.curve), self.T),
+            update_counts=[u.numpy().copy() for u in self.update_counts], last_changed=self.last_changed.numpy().copy(),
+            state_bytes=self.learner.state_bytes(), n_params=cfg["n_params"], wall_s=self.wall_s,
+            label=cfg["label"], source=getattr(self.seq, "source", ""),
+        )
+
+
+def _norm(v):
+    """Normalise config values for comparison (tuples vs lists after a checkpoint round trip)."""
+    if isinstance(v, (list, tuple)):
+        return [_norm(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _norm(x) for k, x in v.items()}
+    return v
+
+
+def compare(methods: Iterable[str] | None = None, sequence="split-digits", seeds: Sequence[int] = (0, 1, 2), *,
+            lr: float | dict | None = None, options: dict | None = None, progress: bool = True,
+            **run_kwargs) -> list[Result]:
+    """Run several methods over several seeds on one sequence.
+
+    Parameters
+    ----------
+    methods : iterable of str, optional
+        Method names; default :data:`classp.methods.MAIN_METHODS`.
+    sequence : str or TaskSequence, default "split-digits"
+    seeds : sequence of int, default (0, 1, 2)
+    lr : float or dict, optional
+        One learning rate for every method, or ``{method: lr}``; default: each method's.
+    options : dict, optional
+        Either ``{method: {option: value}}`` or one flat dict of options, each given to the
+        methods that accept it (an option no listed method accepts raises ``ValueError``).
+    progress : bool, default True
+        Progress bars.
+    **run_kwargs
+        Passed to :func:`run` (``epochs``, ``batch_size``, ``sequence_options``, ``model``, ...).
+
+    Returns
+    -------
+    list of Result
+        Method-major order: all seeds of the first method, then the next method.
+    """
+    from .methods import MAIN_METHODS
+
+    methods = list(MAIN_METHODS if methods is None else methods)
+    if not methods:
+        raise ValueError("methods must name at least one method")
+    ms = [get_method(name) for name in methods]
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    options = dict(options or {})
+    per_method = bool(options) and all(k in list_methods() for k in options)
+    if options and not per_method:
+        unused = [k for k in options if not any(k in m.option_names for m in ms)]
+        if unused:
+            raise ValueError(f"option(s) {', '.join(map(repr, unused))} are accepted by none of the methods "
+                             f"{', '.join(methods)}")
+    out = []
+    for m in ms:
+        if per_method:
+            opts = options.get(m.name)
+        else:
+            opts = {k: v for k, v in options.items() if k in m.option_names}
+        m_lr = lr.get(m.name) if isinstance(lr, dict) else lr
+        for s in seeds:
+            out.append(run(m.name, sequence, seed=s, lr=m_lr, options=opts or None, progress=progress, **run_kwargs))
+    return out

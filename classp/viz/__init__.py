@@ -1,0 +1,13 @@
+"""Seeing what happened: matplotlib figures (:mod:`classp.viz.plots`), sliders that work on a static
+page without a kernel (:mod:`classp.viz.sliders`) and live ipywidgets (:mod:`classp.viz.widgets`,
+needs a kernel and ``ipywidgets``). Submodules load on first access, so ``import classp.viz`` is cheap.
+"""
+import importlib
+
+__all__ = ["plots", "sliders", "widgets"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'classp.viz' has no attribute {name!r}")

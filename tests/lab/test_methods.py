@@ -1,0 +1,108 @@
+"""classp.lab.methods: the registry, its defaults and what each factory builds."""
+import pytest
+import torch
+from torch import nn
+
+from classp import CLASSP, ReferenceCLASSP
+from classp.lab.regularisers import EWC
+from classp.lab.methods import MAIN_METHODS, get_method, list_methods, state_bytes
+
+ALL = ["sgd", "adam", "adagrad", "ewc", "classp", "classp-no-threshold", "classp-no-decay", "reference", "joint"]
+
+
+def test_registry_names_and_documentation():
+    assert list_methods() == ALL
+    assert set(MAIN_METHODS) <= set(ALL)
+    for name in ALL:
+        m = get_method(name)
+        assert m.name == name
+        assert len(m.description) > 40
+        assert m.defaults["lr"] > 0
+    assert get_method("joint").joint and not get_method("sgd").joint
+
+
+def test_unknown_method_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown method 'sgdd'; valid methods: sgd, adam, adagrad, ewc, classp"):
+        get_method("sgdd")
+
+
+def test_resolve_merges_defaults_and_checks_options():
+    m = get_method("ewc")
+    lr, opts = m.resolve(options={"lam": 5.0})
+    assert lr == m.defaults["lr"] and opts["lam"] == 5.0 and opts["mode"] == "separate"
+    assert m.resolve(lr=0.5)[0] == 0.5
+    with pytest.raises(ValueError, match="method 'sgd' does not accept option.*'lam'.*accepted options: momentum"):
+        get_method("sgd").resolve(options={"lam": 1.0})
+    with pytest.raises(ValueError, match="lr must be a number > 0"):
+        get_method("sgd").resolve(lr=0.0)
+
+
+def _model():
+    torch.manual_seed(0)
+    return nn.Linear(3, 2)
+
+
+def test_factories_build_the_documented_optimizers():
+    assert isinstance(get_method("sgd").make(_model()).optimizer, torch.optim.SGD)
+    assert isinstance(get_method("adam").make(_model()).optimizer, torch.optim.Adam)
+    assert isinstance(get_method("adagrad").make(_model()).optimizer, torch.optim.Adagrad)
+    ewc = get_method("ewc").make(_model(), options={"lam": 7.0, "mode": "online", "gamma": 0.5})
+    assert isinstance(ewc.optimizer, torch.optim.SGD) and isinstance(ewc.regulariser, EWC)
+    assert (ewc.regulariser.lam, ewc.regulariser.mode, ewc.regulariser.gamma) == (7.0, "online", 0.5)
+    c = get_method("classp").make(_model(), options={"threshold": 1e-4, "power": 2.0}).optimizer
+    assert isinstance(c, CLASSP)
+    g = c.param_groups[0]
+    assert (g["threshold"], g["power"], g["decay"]) == (1e-4, 2.0, True)
+    g = get_method("classp-no-threshold").make(_model()).optimizer.param_groups[0]
+    assert g["threshold"] == 0.0 and g["decay"] is True
+    g = get_method("classp-no-decay").make(_model()).optimizer.param_groups[0]
+    assert g["decay"] is False and g["threshold"] == get_method("classp").defaults["threshold"]
+    ref = get_method("reference").make(_model()).optimizer
+    assert isinstance(ref, ReferenceCLASSP) and ref.param_groups[0]["lr"] == 0.2
+    assert isinstance(get_method("joint").make(_model()).optimizer, torch.optim.SGD)
+    assert isinstance(get_method("joint").make(_model(), options={"optimizer": "adam"}).optimizer, torch.optim.Adam)
+    with pytest.raises(ValueError, match="optimizer must be 'sgd' or 'adam'"):
+        get_method("joint").make(_model(), options={"optimizer": "rmsprop"})
+
+
+def test_reference_schedule_is_sgd_on_the_first_task_then_scaled():
+    m = _model()
+    learner = get_method("reference").make(m, lr=0.2)
+    learner.begin_task(0)
+    assert learner.step_kwargs == {"apply_scaling": False, "lr": 0.2}
+    w0 = m.weight.detach().clone()
+    m.weight.grad = torch.full_like(m.weight, 0.25)
+    m.bias.grad = torch.zeros_like(m.bias)
+    learner.step()
+    # plain SGD: w - lr * g, while grad_sum accumulates |g|
+    torch.testing.assert_close(m.weight.detach(), w0 - 0.2 * 0.25)
+    torch.testing.assert_close(learner.optimizer.state[m.weight]["grad_sum"], torch.full_like(w0, 0.25))
+    learner.begin_task(1)
+    assert learner.step_kwargs == {"threshold": 0, "apply_scaling": True, "lr": 0.2}
+    w1 = m.weight.detach().clone()
+    learner.step()
+    # scaled: lr * g / (S + eps) with S = 0.5 after the second accumulation
+    torch.testing.assert_close(m.weight.detach(), w1 - 0.2 * 0.25 / (0.5 + 1e-5))
+
+
+def test_state_bytes_counts_optimizer_tensors_and_ewc():
+    m = _model()  # 3*2 + 2 = 8 parameters in two tensors
+    learner = get_method("adam").make(m)
+    m(torch.ones(1, 3)).sum().backward()
+    learner.step()
+    # exp_avg and exp_avg_sq (8 floats each) + one float32 step counter per tensor
+    assert state_bytes(learner.optimizer) == 2 * 8 * 4 + 2 * 4
+    ewc = get_method("ewc").make(m)
+    assert ewc.state_bytes() == 0
+    ewc.end_task(0, torch.ones(4, 3), torch.tensor([0, 1, 0, 1]))
+    assert ewc.state_bytes() == 2 * 8 * 4  # Fisher + anchor
+
+
+def test_per_sequence_defaults_and_overrides():
+    m = get_method("classp")
+    lr, opts = m.resolve(sequence="sentiment")
+    assert (lr, opts["threshold"]) == (0.3, 1e-8)
+    lr, opts = m.resolve(sequence="split-digits")
+    assert (lr, opts["threshold"]) == (m.defaults["lr"], m.defaults["threshold"])
+    lr, opts = m.resolve(lr=0.05, options={"threshold": 1e-4}, sequence="sentiment")
+    assert (lr, opts["threshold"]) == (0.05, 1e-4)  # arguments win over per-sequence defaults
