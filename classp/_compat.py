@@ -17,7 +17,7 @@ import warnings
 #: old module path -> new module path
 MOVED = {
     "classp.reference": "classp.optim.reference",
-    "classp.tasks": "classp.data.sequences",
+    "classp.tasks": "classp.data",
     "classp.methods": "classp.lab.methods",
     "classp.models": "classp.lab.models",
     "classp.ewc": "classp.lab.regularisers",

@@ -41,9 +41,14 @@ def describe_range(low=None, high=None, *, low_open: bool = False, high_open: bo
     return ""
 
 
+def _is_bool(value: Any) -> bool:
+    t = type(value)
+    return isinstance(value, bool) or (t.__module__ == "numpy" and t.__name__ in ("bool_", "bool"))
+
+
 def _scalar(value: Any):
     """``value`` as a Python number if it is one (numpy scalars and one-element tensors too), else None."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if _is_bool(value):
         return None
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, torch.Tensor):
@@ -155,6 +160,6 @@ def check_bool(name: str, value: Any) -> bool:
     ...
     ValueError: decay must be True or False; got 1
     """
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if _is_bool(value):
         return bool(value)
     raise ValueError(f"{name} must be True or False; got {value!r}")

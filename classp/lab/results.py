@@ -1,22 +1,23 @@
-"""The result of a run, result tables, and results files (JSON with provenance).
+"""The result of a run and the results file (JSON with provenance).
 
-* :class:`Result` -- what :func:`classp.train.run` returns: the accuracy matrix, the curves
+* :class:`Result` -- what :func:`classp.lab.train.run` returns: the accuracy matrix, the curves
   (losses, update density, accuracy over time), the per-weight update counts, state size and time.
-* :func:`summarize` / :func:`format_table` -- mean ± std over seeds, one row per method (label).
 * :func:`save` / :func:`load` / :func:`validate` -- the results file.
+* Tables of runs (mean ± std over seeds) are :mod:`classp.lab.tables`.
 
-The results file (schema ``classp-results/1``) is one JSON object::
+The results file (schema ``classp-results/1``) is one JSON object; its first five keys are the
+provenance header every file of the project starts with (:func:`classp._provenance.header`)::
 
     {
       "schema":   "classp-results/1",
       "command":  "python -m classp compare ...",      # regenerates the file
       "created":  "2025-01-01T12:00:00+00:00",          # ISO 8601, UTC
-      "versions": {"python": ..., "torch": ..., "classp": ..., "numpy": ...},
+      "versions": {"python": ..., "torch": ..., "classp": ..., "git": ..., "numpy": ...},
       "machine":  {"platform": ..., "processor": ..., "cpu_count": ..., "torch_threads": ...},
       "data":     [{"sequence": ..., "source": ..., "options": {...}}],   # where the data came from
       "config":   {...},                                # what was run (shared settings)
       "runs":     [ {one run per method and seed, see Result.to_dict(compact=True)} ],
-      "summary":  [ {one row per method: mean and std of each metric, see summarize()} ]
+      "summary":  [ {one row per method: mean and std of each metric, see classp.lab.tables.summarize} ]
     }
 
 Each run holds ``method``, ``label``, ``sequence``, ``seed``, ``config``, ``task_names``,
@@ -24,40 +25,29 @@ Each run holds ``method``, ``label``, ``sequence``, ``seed``, ``config``, ``task
 ``wall_s`` and compact curves: ``losses`` and ``density`` averaged over blocks of ``curve_stride``
 steps when a run is longer than ``max_points`` steps, ``task_boundaries``, ``eval_steps``,
 ``accuracy_curve``.  Per-weight arrays (``update_counts``, ``last_changed``) are not stored in
-files (they have one entry per weight).
+files (they have one entry per weight). Files written before the header gained ``versions.git``
+load as they are.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import os
-import platform
 import re
 import shlex
-import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from . import metrics as _metrics
+from .._provenance import header
+from .._validation import check_int
 
-__all__ = [
-    "Result",
-    "ResultsFile",
-    "SCHEMA",
-    "METRIC_NAMES",
-    "summarize",
-    "format_table",
-    "save",
-    "load",
-    "validate",
-    "versions",
-    "machine",
-    "command_for",
-]
+__all__ = ["Result", "ResultsFile", "SCHEMA", "METRIC_NAMES", "save", "load", "validate", "command_for",
+           "write_json"]
 
 #: Name and version of the results-file schema written by :func:`save`.
 SCHEMA = "classp-results/1"
@@ -83,13 +73,13 @@ class Result:
     Attributes
     ----------
     method : str
-        Registry name of the method (see :func:`classp.methods.list_methods`).
+        Registry name of the method (see :func:`classp.lab.methods.list_methods`).
     sequence : str
         Name of the task sequence.
     seed : int
         Seed of the run (model initialisation, data order, data split).
     config : dict
-        Everything needed to rerun: the keyword arguments of :func:`classp.train.run` after
+        Everything needed to rerun: the keyword arguments of :func:`classp.lab.train.run` after
         defaults were filled in (``lr``, ``options``, ``epochs``, ``batch_size``, ...).
     task_names : list of str
         Names of the ``T`` tasks.
@@ -191,7 +181,7 @@ class Result:
         -------
         dict
             ``average_accuracy``, ``backward_transfer``, ``forgetting``, ``forward_transfer``
-            (see :mod:`classp.metrics`) and ``mean_density`` (mean update density over all steps).
+            (see :mod:`classp.lab.metrics`) and ``mean_density`` (mean update density over all steps).
         """
         R = self.accuracy_matrix
         return {
@@ -221,8 +211,7 @@ class Result:
         dict
             Plain Python types only; ``metrics`` is included for readers of the file.
         """
-        if max_points < 1:
-            raise ValueError(f"max_points must be >= 1; got {max_points}")
+        max_points = check_int("max_points", max_points, 1)
         losses, density, stride = self.losses, self.density, self.curve_stride
         if compact and len(losses) > max_points:
             k = math.ceil(len(losses) / max_points)
@@ -344,160 +333,13 @@ def _jsonable(obj):
     return str(obj)
 
 
-# ---------------------------------------------------------------------- tables
-def summarize(results: Iterable[Result]) -> list[dict]:
-    """Mean and standard deviation over seeds, one row per (label, sequence).
-
-    Parameters
-    ----------
-    results : iterable of Result
-        Runs, e.g. from :func:`classp.train.compare`.  Rows keep the order in which labels first
-        appear.
-
-    Returns
-    -------
-    list of dict
-        One dict per row with keys ``method`` (the label), ``sequence``, ``seeds`` (the number of
-        runs), for each metric in :data:`METRIC_NAMES` a mean ``<metric>`` and a sample standard
-        deviation ``<metric>_std`` (``ddof=1``; ``None`` for a single run), plus ``state_bytes``
-        (mean) and ``wall_s`` / ``wall_s_std``.
-    """
-    groups: dict[tuple, list[Result]] = {}
-    for r in results:
-        if not isinstance(r, Result):
-            raise ValueError(f"results must be Result objects; got {type(r).__name__}")
-        groups.setdefault((r.label, r.sequence), []).append(r)
-    rows = []
-    for (label, seq), rs in groups.items():
-        row: dict[str, Any] = {"method": label, "sequence": seq, "seeds": len(rs)}
-        ms = [r.metrics() for r in rs]
-        for name in METRIC_NAMES:
-            row[name], row[name + "_std"] = _mean_std([m[name] for m in ms])
-        row["state_bytes"] = int(round(float(np.mean([r.state_bytes for r in rs]))))
-        row["wall_s"], row["wall_s_std"] = _mean_std([r.wall_s for r in rs])
-        rows.append(row)
-    return rows
-
-
-def _mean_std(values: Sequence[float]) -> tuple[float, float | None]:
-    v = np.asarray(values, dtype=np.float64)
-    mean = float(v.mean())
-    std = float(v.std(ddof=1)) if len(v) > 1 else None
-    return mean, std
-
-
-_DEFAULT_COLUMNS = ("method", "sequence", "seeds", "average_accuracy", "forgetting", "backward_transfer",
-                    "forward_transfer", "mean_density", "state_bytes", "wall_s")
-_HEADERS = {"method": "method", "sequence": "sequence", "seeds": "seeds", "average_accuracy": "avg acc",
-            "backward_transfer": "BWT", "forgetting": "forgetting", "forward_transfer": "FWT",
-            "mean_density": "density", "state_bytes": "state", "wall_s": "time (s)"}
-
-
-def _fmt_bytes(n: float) -> str:
-    n = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000.0
-    return f"{n:.1f} GB"
-
-
-def format_table(rows: Sequence[dict], columns: Sequence[str] | None = None, digits: int = 3) -> str:
-    """Render :func:`summarize` rows as a plain-text table with ``mean ± std`` cells.
-
-    Parameters
-    ----------
-    rows : sequence of dict
-        Rows from :func:`summarize` (or any dicts; a ``<col>_std`` key, when present and not
-        None, is shown as ``± std``).
-    columns : sequence of str, optional
-        Columns to show, in order; by default method, sequence, seeds, the metrics, state bytes
-        and time (columns absent from every row are skipped).
-    digits : int, default 3
-        Decimals for floating-point values (>= 0).
-
-    Returns
-    -------
-    str
-        The table, one line per row under a header line and a rule.
-    """
-    if digits < 0:
-        raise ValueError(f"digits must be >= 0; got {digits}")
-    rows = list(rows)
-    cols = list(columns) if columns is not None else [c for c in _DEFAULT_COLUMNS if any(c in r for r in rows)]
-
-    def cell(row, c):
-        v = row.get(c, "")
-        if c == "state_bytes" and isinstance(v, (int, float)):
-            return _fmt_bytes(v)
-        if isinstance(v, float):
-            prec = 2 if c == "wall_s" else digits
-            s = f"{v:.{prec}f}"
-            sd = row.get(c + "_std")
-            if sd is not None:
-                s += f" ± {sd:.{prec}f}"
-            return s
-        return str(v)
-
-    table = [[_HEADERS.get(c, c) for c in cols]] + [[cell(r, c) for c in cols] for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(cols))]
-    lines = []
-    for k, line in enumerate(table):
-        lines.append("  ".join(s.ljust(w) if i == 0 else s.rjust(w) for i, (s, w) in enumerate(zip(line, widths))).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------- provenance
-def versions() -> dict:
-    """Versions of Python and the libraries a result depends on.
-
-    Returns
-    -------
-    dict
-        ``python``, ``torch``, ``classp``, ``numpy`` (and ``sklearn`` when importable).
-    """
-    import torch
-
-    from .. import __version__
-
-    v = {"python": platform.python_version(), "torch": torch.__version__, "classp": __version__, "numpy": np.__version__}
-    try:
-        import sklearn
-
-        v["sklearn"] = sklearn.__version__
-    except ImportError:  # pragma: no cover
-        pass
-    return v
-
-
-def machine() -> dict:
-    """A description of the machine (for timing provenance).
-
-    Returns
-    -------
-    dict
-        ``platform``, ``machine``, ``processor``, ``cpu_count`` and ``torch_threads``.
-    """
-    import torch
-
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-    }
-
-
 def command_for(results: Sequence[Result]) -> str:
     """A ``python -m classp`` command line that regenerates ``results``.
 
     Parameters
     ----------
     results : sequence of Result
-        Runs that share one sequence and one training setting (as from :func:`classp.train.compare`).
+        Runs that share one sequence and one training setting (as from :func:`classp.lab.train.compare`).
 
     Returns
     -------
@@ -516,7 +358,8 @@ def command_for(results: Sequence[Result]) -> str:
     args += ["--sequence", results[0].sequence, "--seeds", *map(str, seeds)]
     for key in ("epochs", "batch_size"):
         if key in cfg:
-            args += [f"--{key.replace('_', '-')}", str(cfg[key])]
+            values = cfg[key] if isinstance(cfg[key], (list, tuple)) else [cfg[key]]
+            args += [f"--{key.replace('_', '-')}", *map(str, values)]
     if len(methods) == 1 and cfg.get("lr_given"):
         args += ["--lr", repr(cfg["lr"])]
     if len(methods) == 1:
@@ -551,7 +394,9 @@ class ResultsFile:
     results: list = field(default_factory=list)
 
     def table(self, digits: int = 3) -> str:
-        """The summary as a plain-text table (see :func:`format_table`)."""
+        """The summary as a plain-text table (see :func:`classp.lab.tables.format_table`)."""
+        from .tables import format_table  # tables reads Results: imported here, not at the top
+
         return format_table(self.summary, digits=digits)
 
 
@@ -578,49 +423,74 @@ def save(path, results: Sequence[Result], command: str | None = None, config: di
     dict
         The document that was written.
     """
+    from .tables import summarize  # tables reads Results: imported here, not at the top
+
     results = list(results)
     if not results:
         raise ValueError("results must hold at least one Result")
     for r in results:
         if not isinstance(r, Result):
             raise ValueError(f"results must be Result objects; got {type(r).__name__}")
-    if command is None:
-        command = command_for(results)
-    if config is None:
-        first = results[0].config
-        config = {
-            "methods": list(dict.fromkeys(r.method for r in results)),
-            "labels": list(dict.fromkeys(r.label for r in results)),
-            "sequences": list(dict.fromkeys(r.sequence for r in results)),
-            "seeds": list(dict.fromkeys(int(r.seed) for r in results)),
-            **{k: first[k] for k in ("epochs", "batch_size", "sequence_options", "model_name", "shuffle") if k in first},
-        }
-    data, seen = [], set()
-    for r in results:
-        key = (r.sequence, r.source)
-        if key not in seen:
-            seen.add(key)
-            data.append({"sequence": r.sequence, "source": r.source,
-                         "options": r.config.get("sequence_options") or {}})
+    max_points = check_int("max_points", max_points, 1)
     doc = {
-        "schema": SCHEMA,
-        "command": command,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "versions": versions(),
-        "machine": machine(),
-        "data": data,
-        "config": _jsonable(config),
+        **header(SCHEMA, command_for(results) if command is None else command),
+        "data": _data_sources(results),
+        "config": _default_config(results) if config is None else config,
         "runs": [r.to_dict(compact=True, max_points=max_points) for r in results],
-        "summary": _jsonable(summarize(results)),
+        "summary": summarize(results),
     }
     doc = _jsonable(doc)
     validate(doc)
+    write_json(path, doc)
+    return doc
+
+
+def _default_config(results: Sequence[Result]) -> dict:
+    """The methods, labels, sequences and seeds of ``results`` and the first run's training settings."""
+    first = results[0].config
+    return {
+        "methods": list(dict.fromkeys(r.method for r in results)),
+        "labels": list(dict.fromkeys(r.label for r in results)),
+        "sequences": list(dict.fromkeys(r.sequence for r in results)),
+        "seeds": list(dict.fromkeys(int(r.seed) for r in results)),
+        **{k: first[k] for k in ("epochs", "batch_size", "sequence_options", "model_name", "shuffle") if k in first},
+    }
+
+
+def _data_sources(results: Sequence[Result]) -> list[dict]:
+    """One entry per (sequence, source) of ``results``: where the data came from and its options."""
+    data, seen = [], set()
+    for r in results:
+        if (r.sequence, r.source) not in seen:
+            seen.add((r.sequence, r.source))
+            data.append({"sequence": r.sequence, "source": r.source,
+                         "options": r.config.get("sequence_options") or {}})
+    return data
+
+
+def write_json(path, doc: dict) -> None:
+    """Write ``doc`` as indented JSON (lists of numbers on one line), atomically.
+
+    The text goes to a uniquely named temporary file next to ``path`` which then replaces it, so
+    a reader never sees half a file and two writers cannot mix their files. Parent directories are
+    created. NaN and infinities are refused (``ValueError``): convert them first.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    doc : dict
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(_dumps(doc) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return doc
+    text = _dumps(doc) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 _TOP = {"schema": str, "command": str, "created": str, "versions": dict, "machine": dict, "data": list,

@@ -1,15 +1,17 @@
 """Run a method over a task sequence: the one training loop of the book.
 
 :func:`run` trains a model on the tasks of a sequence one after the other with a method from
-:mod:`classp.methods` and returns a :class:`classp.results.Result`; :func:`compare` runs several
-methods over several seeds.  Every chapter, widget, slider, check and the command line use these.
+:mod:`classp.lab.methods` and returns a :class:`classp.lab.results.Result`; :func:`compare` runs
+several methods over several seeds.  Every chapter, widget, slider, check and the command line use
+these (tables of the results: :mod:`classp.lab.tables`).
 
 The loop, in plain tensors (no DataLoader):
 
 * **Data order.** Each epoch draws a permutation of the task's training examples from a
   ``torch.Generator`` seeded with ``seed``; mini-batches of ``batch_size`` follow that order (the
   last one may be smaller).
-* **Loss.** Cross-entropy on the logits (``model.train()`` mode), plus the method's penalty (EWC).
+* **Loss.** Cross-entropy on the logits (``model.train()`` mode), plus the method's regulariser
+  penalty (EWC); the regulariser's ``after_step`` hook runs after every optimizer step.
   If ``sequence.scenario == "task"``, logits outside the task's ``classes`` are set to ``-inf``
   (in the loss and at evaluation): a multi-head setting with known task identity.
 * **Evaluation.** ``model.eval()`` under ``torch.no_grad()`` on the held-out test split of every
@@ -20,7 +22,7 @@ The loop, in plain tensors (no DataLoader):
   the same comparison counts, per task, how often each weight changed (``update_counts``) and
   records which task changed it last (``last_changed``).
 * **Determinism.** On CPU a run is a function of its arguments and ``seed``: the seed is passed to
-  :func:`classp.tasks.get_sequence` (unless ``sequence_options`` holds a ``seed``; it draws e.g. the
+  :func:`classp.data.get_sequence` (unless ``sequence_options`` holds a ``seed``; it draws e.g. the
   pixel permutations, never the held-out split) and sets the model's initialisation, the data
   order and dropout.  The global RNG state of the caller is restored afterwards.
 * **Checkpoints.** With ``checkpoint=PATH`` the full state (model, optimizer, regulariser, RNG
@@ -42,9 +44,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from .methods import Method, get_method, list_methods
-from .results import Result, format_table, summarize
+from .results import Result
+from .._validation import check_int
 
-__all__ = ["run", "compare", "evaluate", "summarize", "format_table", "DEFAULT_MODELS", "CHECKPOINT_FORMAT"]
+__all__ = ["run", "compare", "route_options", "evaluate", "DEFAULT_MODELS", "CHECKPOINT_FORMAT", "OPTION_ALIASES"]
 
 #: Model used when ``run(model=None)``: by sequence name (anything else: "mlp").
 DEFAULT_MODELS = {"mnist-fashion": "cnn", "sentiment": "text"}
@@ -133,8 +136,7 @@ def evaluate(model: nn.Module, sequence, batch_size: int = _EVAL_BATCH) -> np.nd
     numpy.ndarray, shape (T,)
         Fraction of correctly classified test examples of each task.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    batch_size = check_int("batch_size", batch_size, 1)
     masks = _class_masks(sequence)
     was_training = model.training
     model.eval()
@@ -157,18 +159,14 @@ def _flat(params) -> torch.Tensor:
 
 
 def _epochs_per_task(epochs, T: int) -> list[int]:
-    if isinstance(epochs, (int, np.integer)) and not isinstance(epochs, bool):
-        eps = [int(epochs)] * T
-    else:
-        try:
-            eps = [int(e) for e in epochs]
-        except TypeError:
-            raise ValueError(f"epochs must be an int >= 1 or a list of T = {T} ints; got {epochs!r}") from None
+    """One number of epochs per task: ``epochs`` itself (a list of ``T``) or ``T`` copies of one number."""
+    if isinstance(epochs, (list, tuple)) or getattr(epochs, "ndim", 0) == 1:
+        eps = [check_int(f"epochs[{i}]", e, 1) for i, e in enumerate(epochs)]
         if len(eps) != T:
-            raise ValueError(f"epochs must be an int or a list of T = {T} ints (one per task); got {len(eps)} values")
-    if any(e < 1 for e in eps):
-        raise ValueError(f"epochs must be >= 1; got {epochs!r}")
-    return eps
+            raise ValueError(f"epochs must be an integer or a list of T = {T} integers (one per task); "
+                             f"got {len(eps)} values")
+        return eps
+    return [check_int("epochs", epochs, 1)] * T
 
 
 def _stage_data(seq, i: int, joint: bool):
@@ -199,15 +197,16 @@ def run(method: str | Method = "classp", sequence="split-digits", *, seed: int =
     Parameters
     ----------
     method : str or Method, default "classp"
-        A name from :func:`classp.methods.list_methods`.
+        A name from :func:`classp.lab.methods.list_methods`, or a :class:`~classp.lab.methods.Method`
+        (registered or not).
     sequence : str or TaskSequence, default "split-digits"
-        A name from :func:`classp.tasks.list_sequences` or a built sequence.
+        A name from :func:`classp.data.list_sequences` or a built sequence.
     seed : int, default 0
         Seed of the sequence (unless ``sequence_options["seed"]`` is given), the model's
         initialisation, the data order and dropout.
     model : None, str or torch.nn.Module
         None: the sequence's default model (``"mlp"`` for the digits sequences, ``"cnn"`` for
-        ``mnist-fashion``, ``"text"`` for ``sentiment``); a name for :func:`classp.models.make_model`;
+        ``mnist-fashion``, ``"text"`` for ``sentiment``); a name for :func:`classp.lab.models.make_model`;
         or a module, which is trained in place (and not re-initialised by ``seed``).
     epochs : int or list of int, default 1
         Passes over each task's training data (one value per task allowed).  For ``joint``, passes
@@ -220,7 +219,7 @@ def run(method: str | Method = "classp", sequence="split-digits", *, seed: int =
         Method hyper-parameters, e.g. ``{"threshold": 1e-6}`` or ``{"lam": 100, "mode": "online"}``;
         unknown keys raise ``ValueError`` listing the accepted ones.
     sequence_options : dict, optional
-        Keyword arguments for :func:`classp.tasks.get_sequence` (only with a sequence name).
+        Keyword arguments for :func:`classp.data.get_sequence` (only with a sequence name).
     shuffle : bool, default True
         Shuffle the training examples each epoch (False: the stored order).
     eval_every : int, optional
@@ -258,24 +257,18 @@ def run(method: str | Method = "classp", sequence="split-digits", *, seed: int =
 
     Examples
     --------
-    >>> from classp.train import run
+    >>> from classp.lab import run
     >>> r = run("classp", "split-digits", seed=0, progress=False)   # doctest: +SKIP
     >>> r.metrics()["average_accuracy"]                              # doctest: +SKIP
     """
     m = get_method(method)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0; got {seed!r}")
-    seed = int(seed)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1; got {batch_size!r}")
-    if eval_every is not None and (not isinstance(eval_every, (int, np.integer)) or eval_every < 1):
-        raise ValueError(f"eval_every must be None or an int >= 1; got {eval_every!r}")
-    if checkpoint_every is not None and (not isinstance(checkpoint_every, (int, np.integer)) or checkpoint_every < 1):
-        raise ValueError(f"checkpoint_every must be None or an int >= 1; got {checkpoint_every!r}")
+    seed = check_int("seed", seed, 0)
+    batch_size = check_int("batch_size", batch_size, 1)
+    eval_every = check_int("eval_every", eval_every, 1, allow_none=True)
+    checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1, allow_none=True)
+    threads = check_int("threads", threads, 1, allow_none=True)
     if (checkpoint_every is not None or resume) and checkpoint is None:
         raise ValueError("checkpoint_every and resume need checkpoint=PATH")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
-        raise ValueError(f"threads must be None or an int >= 1; got {threads!r}")
     old_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))

@@ -4,9 +4,10 @@ practitioner who wants only the optimizer needs nothing of the lab.
 
 - :mod:`classp.optim.classp`: the optimizer class (the rule, validation, options, dispatch);
 - :mod:`classp.optim.functional`: the update kernels it dispatches to;
-- :mod:`classp.optim.reference`: the released code, for comparison.
+- :mod:`classp.optim.reference`: the released code, for comparison;
+- :func:`state_bytes`: the bytes any optimizer keeps in its state (one measure for every optimizer).
 """
-from .classp import CLASSP, DEFAULTS, NonFiniteGradientError
+from .classp import CLASSP, DEFAULTS, NonFiniteGradientError, state_bytes
 from .reference import ReferenceCLASSP
 
-__all__ = ["CLASSP", "ReferenceCLASSP", "NonFiniteGradientError", "DEFAULTS"]
+__all__ = ["CLASSP", "ReferenceCLASSP", "NonFiniteGradientError", "DEFAULTS", "state_bytes"]

@@ -16,12 +16,37 @@ from torch.optim import Optimizer
 from .._validation import check_bool, check_choice, check_number
 from .functional import classp_update, compiled_update
 
-__all__ = ["CLASSP", "NonFiniteGradientError", "DEFAULTS"]
+__all__ = ["CLASSP", "NonFiniteGradientError", "DEFAULTS", "state_bytes"]
 
 #: Default hyper-parameters of :class:`CLASSP` (see the class docstring for why).
 DEFAULTS = dict(lr=0.03, threshold=1e-6, power=1.0, eps=1e-8)
 
 _ACCUMULATE = ("updated", "always")
+
+
+def state_bytes(optimizer: Optimizer) -> int:
+    """Bytes held by the tensors in ``optimizer.state`` (accumulators, moments, step counters).
+
+    The one measure of optimizer memory in the package: :meth:`CLASSP.state_bytes`,
+    :meth:`ReferenceCLASSP.state_bytes`, the lab's ``Result.state_bytes`` and the benchmark use it,
+    for CLASSP and for any ``torch.optim`` optimizer alike.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+
+    Returns
+    -------
+    int
+        Sum of ``numel() * element_size()`` over every tensor in every parameter's state.
+
+    >>> p = torch.nn.Parameter(torch.zeros(10))
+    >>> opt = torch.optim.Adagrad([p])
+    >>> state_bytes(opt)            # 10 float32 sums + one float32 step counter
+    44
+    """
+    return int(sum(v.numel() * v.element_size() for st in optimizer.state.values()
+                   for v in st.values() if isinstance(v, Tensor)))
 
 
 class NonFiniteGradientError(FloatingPointError):
@@ -228,6 +253,5 @@ class CLASSP(Optimizer):
         return loss
 
     def state_bytes(self) -> int:
-        """Bytes held in the optimizer state (the accumulators and step counters)."""
-        return sum(v.numel() * v.element_size() for st in self.state.values()
-                   for v in st.values() if isinstance(v, Tensor))
+        """Bytes held in the optimizer state (the accumulators and step counters); see :func:`state_bytes`."""
+        return state_bytes(self)

@@ -12,6 +12,8 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from .classp import state_bytes
+
 __all__ = ["ReferenceCLASSP"]
 
 
@@ -128,6 +130,5 @@ class ReferenceCLASSP(Optimizer):
         return dict(threshold=0, apply_scaling=True)
 
     def state_bytes(self) -> int:
-        """Bytes held in the optimizer state."""
-        return sum(v.numel() * v.element_size() for st in self.state.values()
-                   for v in st.values() if isinstance(v, Tensor))
+        """Bytes held in the optimizer state; see :func:`classp.optim.state_bytes`."""
+        return state_bytes(self)

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .._validation import check_int
 from ..lab import metrics as _metrics
 
 __all__ = ["plot_accuracy_matrix", "plot_accuracy_curves", "plot_density", "plot_losses", "plot_last_changed",
@@ -147,8 +148,7 @@ def plot_density(result, ax=None, smooth: int | None = None, title: str | None =
     -------
     matplotlib.axes.Axes
     """
-    if smooth is not None and smooth < 1:
-        raise ValueError(f"smooth must be >= 1; got {smooth}")
+    smooth = check_int("smooth", smooth, 1, allow_none=True)
     ax = _axes(ax, figsize=(6, 3))
     _curve(result, result.density, ax, smooth, "C2", "density")
     ax.set_ylim(-0.02, 1.05)
@@ -176,8 +176,7 @@ def plot_losses(result, ax=None, smooth: int | None = None, log: bool = False, t
     -------
     matplotlib.axes.Axes
     """
-    if smooth is not None and smooth < 1:
-        raise ValueError(f"smooth must be >= 1; got {smooth}")
+    smooth = check_int("smooth", smooth, 1, allow_none=True)
     ax = _axes(ax, figsize=(6, 3))
     _curve(result, result.losses, ax, smooth, "C0", "loss")
     if log:
@@ -212,6 +211,7 @@ def plot_last_changed(result, ax=None, width: int | None = None, title: str | No
     import matplotlib.patches as mpatches
     import matplotlib.pyplot as plt
 
+    width = check_int("width", width, 1, allow_none=True)
     last = result.last_changed
     if last is None:
         raise ValueError("result.last_changed is None (runs loaded from a results file do not keep per-weight arrays)")
@@ -219,8 +219,6 @@ def plot_last_changed(result, ax=None, width: int | None = None, title: str | No
     n = len(last)
     if width is None:
         width = max(1, int(math.ceil(math.sqrt(n))))
-    if width < 1:
-        raise ValueError(f"width must be >= 1; got {width}")
     rows = int(math.ceil(n / width))
     img = np.full(rows * width, np.nan)
     img[:n] = last

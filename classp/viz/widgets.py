@@ -17,8 +17,8 @@ Figures are PNGs inside ``ipywidgets.HTML`` ``<img>`` elements, with alt text, s
 shows the last state (the book embeds widget state) and the redraw is thread-safe.
 
 On the static website there is no kernel: these widgets show their saved state but cannot
-recompute.  The kernel-free twins in :mod:`classp.sliders` (:func:`classp.sliders.effective_lr_slider`,
-:func:`classp.sliders.density_slider`) precompute a grid instead.
+recompute.  The kernel-free twins in :mod:`classp.viz.sliders` (:func:`classp.viz.sliders.effective_lr_slider`,
+:func:`classp.viz.sliders.density_slider`) precompute a grid instead.
 
 Needs ``ipywidgets>=8`` (``pip install classp[widgets]``).
 """
@@ -36,9 +36,11 @@ import numpy as np
 try:
     import ipywidgets as widgets
 except ImportError as _e:  # pragma: no cover - exercised only without ipywidgets
-    raise ImportError("classp.widgets needs ipywidgets>=8: pip install 'classp[widgets]' (or ipywidgets)") from _e
+    raise ImportError("classp.viz.widgets needs ipywidgets>=8: pip install 'classp[widgets]' (or ipywidgets)") from _e
 
-from .sliders import _format_value, density_frame, effective_lr_frame, figure_to_png, torch_threads
+from .._validation import check_bool, check_choice, check_int, check_number
+from .kernel_free import figure_to_png, format_value
+from .sliders import density_frame, effective_lr_frame, torch_threads
 
 __all__ = ["lab", "StabilityPlasticityLab", "effective_lr_explorer", "EffectiveLrExplorer", "density_explorer",
            "DensityExplorer", "LAB_METHODS", "LAB_SEQUENCES", "THRESHOLDS", "POWERS"]
@@ -77,11 +79,16 @@ def _numbers_html(numbers: Mapping[str, Any], caption: str = "") -> str:
 
 
 def _option_pairs(values) -> list[tuple[str, float]]:
-    return [(_format_value(v), v) for v in values]
+    return [(format_value(v), v) for v in values]
 
 
-def _nearest(values, v):
-    return min(values, key=lambda x: abs(math.log10(x) - math.log10(v)) if x > 0 and v > 0 else abs(x - v))
+def _one_of(name: str, value, choices) -> float:
+    """The element of ``choices`` equal to the number ``value`` (float32 rounding forgiven), else ValueError."""
+    x = check_number(name, value)
+    for c in choices:
+        if math.isclose(x, c, rel_tol=1e-6):
+            return c
+    return check_choice(name, x, choices)  # refuses, in the one message format
 
 
 # ================================================================================ part-one explorers
@@ -102,13 +109,11 @@ class EffectiveLrExplorer(widgets.VBox):
 
     def __init__(self, lr: float = 0.03, eps: float = 1e-8, steps: int = 200, power: float = 2.0,
                  grad: float = 1.0, dpi: int = 80):
-        from .sliders import _check_positive, _check_steps
-
-        _check_positive("lr", lr)
-        _check_positive("eps", eps, allow_zero=True)
-        _check_positive("power", power)
-        _check_positive("grad", grad)
-        self._eps, self._steps, self._dpi = float(eps), _check_steps(steps), dpi
+        lr = check_number("lr", lr, 0, low_open=True)
+        power = check_number("power", power, 0, low_open=True)
+        grad = check_number("grad", grad, 0, low_open=True)
+        self._eps, self._steps = check_number("eps", eps, 0), check_int("steps", steps, 2, 100_000)
+        self._dpi = check_number("dpi", dpi, 10, 600)
         style = {"description_width": "9em"}
         self.power = widgets.FloatSlider(value=power, min=0.25, max=4.0, step=0.25, description="power p",
                                          continuous_update=False, style=style, readout_format=".2f")
@@ -182,15 +187,12 @@ class DensityExplorer(widgets.VBox):
 
     def __init__(self, sequence: str = "split-digits", seed: int = 0, epochs: int = 1, threshold: float = 1e-6,
                  power: float = 1.0, sequence_options: Mapping | None = None, dpi: int = 80, threads: int | None = 1):
-        if threshold not in THRESHOLDS:
-            raise ValueError(f"threshold must be one of {THRESHOLDS}; got {threshold!r}")
-        if power not in POWERS:
-            raise ValueError(f"power must be one of {POWERS}; got {power!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= 99:
-            raise ValueError(f"seed must be an int in [0, 99]; got {seed!r}")
-        self._kw = dict(sequence=sequence, epochs=epochs, sequence_options=dict(sequence_options or {}) or None,
-                        threads=threads)
-        self._dpi = dpi
+        threshold, power = _one_of("threshold", threshold, THRESHOLDS), _one_of("power", power, POWERS)
+        seed = check_int("seed", seed, 0, 99)
+        self._kw = dict(sequence=sequence, epochs=check_int("epochs", epochs, 1),
+                        sequence_options=dict(sequence_options or {}) or None,
+                        threads=check_int("threads", threads, 1, allow_none=True))
+        self._dpi = check_number("dpi", dpi, 10, 600)
         self._cache: dict = {}
         self.runs = 0
         self.result = None
@@ -225,7 +227,7 @@ class DensityExplorer(widgets.VBox):
         self.result = self._cache[key]
         fig, nums = density_frame(tau, p, result=self.result)
         alt = (f"Update density per training step and per-weight map of the task that last changed each weight, "
-               f"CLASSP with τ = {_format_value(tau)}, p = {_format_value(p)}, seed {seed}")
+               f"CLASSP with τ = {format_value(tau)}, p = {format_value(p)}, seed {seed}")
         self.figure.value = _img_html(figure_to_png(fig, dpi=self._dpi), alt)
         self.numbers.value = _numbers_html({"mean density": f"{nums['mean density']:.3f}",
                                             "weights never changed": f"{nums['weights never changed']:.1%}",
@@ -246,7 +248,7 @@ def density_explorer(sequence: str = "split-digits", seed: int = 0, epochs: int 
     Parameters
     ----------
     sequence : str, default "split-digits"
-        Sequence name for :func:`classp.train.run`.
+        Sequence name for :func:`classp.lab.train.run`.
     seed : int, default 0
         Initial seed (0..99).
     epochs : int, default 1
@@ -271,7 +273,7 @@ class StabilityPlasticityLab(widgets.VBox):
     """The stability-plasticity lab: pick a method and its knobs, train, see what was kept.
 
     Build it with :func:`lab`.  Pressing *Train* (or calling :meth:`train`) trains the chosen
-    method over the chosen sequence with :func:`classp.train.run` and redraws the four figures
+    method over the chosen sequence with :func:`classp.lab.train.run` and redraws the four figures
     and the metrics in place.  While a run trains, every control is disabled and further clicks
     are ignored (counted in :attr:`ignored_clicks`).  With ``background=True`` (the default) a
     click trains in a background thread, so the kernel stays responsive and the progress bar
@@ -301,25 +303,16 @@ class StabilityPlasticityLab(widgets.VBox):
                  seed: int = 0, epochs: int = 2, background: bool = True, threads: int | None = 1, dpi: int = 72):
         from ..lab.methods import get_method
 
-        if method not in LAB_METHODS:
-            raise ValueError(f"method must be one of {LAB_METHODS}; got {method!r}")
-        if sequence not in LAB_SEQUENCES:
-            raise ValueError(f"sequence must be one of {tuple(LAB_SEQUENCES)}; got {sequence!r}")
-        if threshold not in THRESHOLDS:
-            raise ValueError(f"threshold must be one of {THRESHOLDS}; got {threshold!r}")
-        if power not in POWERS:
-            raise ValueError(f"power must be one of {POWERS}; got {power!r}")
-        if not isinstance(decay, bool):
-            raise ValueError(f"decay must be True or False; got {decay!r}")
-        if isinstance(ewc_lambda, bool) or not isinstance(ewc_lambda, (int, float)) or not 1 <= ewc_lambda <= 1e5:
-            raise ValueError(f"ewc_lambda must be a number in [1, 1e5]; got {ewc_lambda!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= 99:
-            raise ValueError(f"seed must be an int in [0, 99]; got {seed!r}")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 1 <= epochs <= 10:
-            raise ValueError(f"epochs must be an int in [1, 10]; got {epochs!r}")
-        if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 1e-4 <= lr <= 1.0):
-            raise ValueError(f"lr must be None or a number in [1e-4, 1]; got {lr!r}")
-        self.background, self.threads, self.dpi = bool(background), threads, dpi
+        method = check_choice("method", method, LAB_METHODS)
+        sequence = check_choice("sequence", sequence, tuple(LAB_SEQUENCES))
+        threshold, power = _one_of("threshold", threshold, THRESHOLDS), _one_of("power", power, POWERS)
+        decay = check_bool("decay", decay)
+        ewc_lambda = check_number("ewc_lambda", ewc_lambda, 1, 1e5)
+        seed, epochs = check_int("seed", seed, 0, 99), check_int("epochs", epochs, 1, 10)
+        lr = check_number("lr", lr, 1e-4, 1, allow_none=True)
+        self.background = check_bool("background", background)
+        self.threads = check_int("threads", threads, 1, allow_none=True)
+        self.dpi = check_number("dpi", dpi, 10, 600)
         self.result = None
         self.runs = 0
         self.ignored_clicks = 0
@@ -377,7 +370,7 @@ class StabilityPlasticityLab(widgets.VBox):
 
     # ------------------------------------------------------------------ settings
     def settings(self) -> dict:
-        """The keyword arguments of :func:`classp.train.run` for the current controls.
+        """The keyword arguments of :func:`classp.lab.train.run` for the current controls.
 
         Returns
         -------
@@ -588,7 +581,7 @@ def lab(method: str = "classp", sequence: str = "split-digits", *, lr: float | N
     background : bool, default True
         Train clicks in a background thread (False: in the kernel's thread).
     threads : int or None, default 1
-        Torch threads while training (see :class:`classp.sliders.torch_threads`).
+        Torch threads while training (see :class:`classp.viz.sliders.torch_threads`).
     dpi : int, default 72
         Resolution of the figures.
 

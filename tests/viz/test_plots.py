@@ -68,8 +68,19 @@ def test_density_and_losses(result):
     _labelled(ax)
     np.testing.assert_array_equal(ax.lines[0].get_ydata(), result.density)
     _labelled(plots.plot_losses(result, log=True))
-    with pytest.raises(ValueError, match="smooth"):
+    with pytest.raises(ValueError, match="smooth must be None or an integer >= 1; got 0"):
         plots.plot_density(result, smooth=0)
+
+
+def test_smooth_and_width_take_numpy_integers_and_refuse_bools(result):
+    a = plots.plot_density(result, smooth=5).lines[1].get_ydata()
+    np.testing.assert_array_equal(plots.plot_density(result, smooth=np.int64(5)).lines[1].get_ydata(), a)
+    assert plots.plot_last_changed(result, width=np.int32(40)).images[0].get_array().shape[1] == 40
+    for bad in (True, 2.0, "3"):
+        with pytest.raises(ValueError, match=f"smooth must be None or an integer >= 1; got {bad!r}"):
+            plots.plot_losses(result, smooth=bad)
+    with pytest.raises(ValueError, match="width must be None or an integer >= 1; got False"):
+        plots.plot_last_changed(result, width=False)
 
 
 def test_last_changed_map(result):

@@ -151,20 +151,39 @@ def test_a_failing_run_is_reported_and_the_lab_stays_usable(monkeypatch):
     assert lab.train() is not None and lab.error is None and lab.runs == 1
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"method": "rmsprop"}, "method must be one of"),
-    ({"sequence": "mnist"}, "sequence must be one of"),
-    ({"threshold": 3e-6}, "threshold must be one of"),
-    ({"power": 2.5}, "power must be one of"),
-    ({"decay": 1}, "decay must be True or False"),
-    ({"ewc_lambda": 0.5}, "ewc_lambda"),
-    ({"seed": -1}, "seed"),
-    ({"epochs": 0}, "epochs"),
-    ({"lr": 5.0}, "lr must be"),
+@pytest.mark.parametrize("kw, message", [
+    ({"method": "rmsprop"}, "method must be one of 'classp', 'sgd', 'adam', 'adagrad', 'ewc', 'joint'; got 'rmsprop'"),
+    ({"sequence": "mnist"}, "sequence must be one of 'split-digits', "),
+    ({"threshold": 3e-6}, "threshold must be one of 0.0, 1e-09, 1e-08, "),
+    ({"threshold": True}, "threshold must be a number; got True"),
+    ({"power": 2.5}, "power must be one of 0.5, 1.0, 1.5, 2.0, 3.0, 4.0; got 2.5"),
+    ({"decay": 1}, "decay must be True or False; got 1"),
+    ({"ewc_lambda": 0.5}, "ewc_lambda must be a number in [1, 100000]; got 0.5"),
+    ({"ewc_lambda": True}, "ewc_lambda must be a number in [1, 100000]; got True"),
+    ({"seed": -1}, "seed must be an integer in [0, 99]; got -1"),
+    ({"seed": 1.0}, "seed must be an integer in [0, 99]; got 1.0"),
+    ({"seed": False}, "seed must be an integer in [0, 99]; got False"),
+    ({"epochs": 0}, "epochs must be an integer in [1, 10]; got 0"),
+    ({"lr": 5.0}, "lr must be None or a number in [0.0001, 1]; got 5.0"),
+    ({"background": "yes"}, "background must be True or False; got 'yes'"),
+    ({"threads": 0}, "threads must be None or an integer >= 1; got 0"),
+    ({"dpi": 1}, "dpi must be a number in [10, 600]; got 1"),
 ])
-def test_lab_rejects_invalid_arguments(kw, match):
-    with pytest.raises(ValueError, match=match):
+def test_lab_rejects_invalid_arguments(kw, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
         cw.lab(**kw)
+
+
+def test_lab_takes_numpy_numbers_and_0d_tensors():
+    import torch
+
+    lab = cw.lab(lr=np.float32(0.05), threshold=np.float32(1e-5), power=torch.tensor(2.0), decay=np.bool_(False),
+                 ewc_lambda=np.int64(1000), seed=np.int64(3), epochs=torch.tensor(1), threads=np.int32(1))
+    assert lab.threshold.value == 1e-5 and lab.power.value == 2.0  # the offered values themselves
+    assert lab.decay.value is False and lab.ewc_lambda.value == 1000.0
+    s = lab.settings()
+    assert s["method"] == "classp-no-decay" and s["seed"] == 3 and s["epochs"] == 1
+    assert s["lr"] == pytest.approx(0.05) and s["options"] == {"threshold": 1e-5, "power": 2.0}
 
 
 # ------------------------------------------------------------------------------------------ explorers
@@ -178,8 +197,13 @@ def test_effective_lr_explorer_redraws_on_change():
     assert "p = 1" in alt_text(w.figure)
     # at step 100 with p = 1 and |g| = 1: lr / (eps + 100)
     assert f"{0.1 / (1e-8 + 100.0):.4g}" in w.numbers.value
-    with pytest.raises(ValueError, match="power"):
+    with pytest.raises(ValueError, match="power must be a number > 0; got 0"):
         cw.effective_lr_explorer(power=0)
+    with pytest.raises(ValueError, match=re.escape("steps must be an integer in [2, 100000]; got True")):
+        cw.effective_lr_explorer(steps=True)
+    w = cw.effective_lr_explorer(lr=np.float32(0.1), eps=np.float64(1e-8), steps=np.int64(100), power=np.int64(2),
+                                 grad=np.float32(1.0), dpi=np.int64(40))
+    assert w.power.value == 2.0 and f"{0.1 / (1e-8 + 1.0) ** 0.5:.4g}" in w.numbers.value
 
 
 def test_density_explorer_trains_once_per_setting():
@@ -192,5 +216,7 @@ def test_density_explorer_trains_once_per_setting():
     assert f"{w.result.metrics()['mean_density']:.3f}" in w.numbers.value
     w.threshold.value = 1e-6  # seen before: from the cache
     assert w.runs == 2 and img_bytes(w.figure) == first
-    with pytest.raises(ValueError, match="threshold"):
+    with pytest.raises(ValueError, match="threshold must be one of"):
         cw.density_explorer(threshold=0.5)
+    with pytest.raises(ValueError, match=re.escape("seed must be an integer in [0, 99]; got True")):
+        cw.density_explorer(seed=True)

@@ -11,11 +11,11 @@ runs, because they have no accuracy matrix).
 
 Usage, from the repository root (the commands that made the book's files)::
 
-    python book/results/head_to_head_sweep.py --sequence permuted-digits --seeds 0 1 2 3 4 --epochs 5 \\
+    python scripts/sweep.py --sequence permuted-digits --seeds 0 1 2 3 4 --epochs 5 \\
         --threads 1 --quiet --out book/results/head_to_head_frontier_permuted-digits.json
-    python book/results/head_to_head_sweep.py --sequence digits-shared-head --seeds 0 1 2 3 4 --epochs 5 \\
+    python scripts/sweep.py --sequence digits-shared-head --seeds 0 1 2 3 4 --epochs 5 \\
         --threads 1 --quiet --out book/results/head_to_head_frontier_digits-shared-head.json
-    python book/results/head_to_head_sweep.py --sequence sentiment --seeds 0 1 2 --epochs 5 \\
+    python scripts/sweep.py --sequence sentiment --seeds 0 1 2 --epochs 5 \\
         --threads 1 --quiet --out book/results/sentiment_frontier.json
 
 ``--quick`` keeps only the first and last value of every knob, for tests. ``--max-points`` (default
@@ -153,7 +153,7 @@ def sweep(sequence: str, seeds, epochs: int = 5, quick: bool = False, progress: 
 def main(argv=None) -> int:
     """Command line: run a sweep and write a results file (see the module docstring)."""
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
-    p = argparse.ArgumentParser(prog="python book/results/head_to_head_sweep.py",
+    p = argparse.ArgumentParser(prog="python scripts/sweep.py",
                                 description="Sweep each method's own knob over seeds and write a results file.")
     p.add_argument("--sequence", required=True, help="task sequence name")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (default: 0 1 2)")
@@ -198,7 +198,7 @@ def main(argv=None) -> int:
         "grid": points,
         "diverged": diverged,
     }
-    command = shlex.join(["python", "book/results/head_to_head_sweep.py", *argv])
+    command = shlex.join(["python", "scripts/sweep.py", *argv])
     res.save(args.out, runs, command=command, config=config, max_points=args.max_points)
     print(res.format_table(res.summarize(runs), columns=["method", "seeds", "average_accuracy", "forgetting",
                                                          "mean_density"]))
