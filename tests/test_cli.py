@@ -1,4 +1,5 @@
-"""The command line `python -m classp` (run, compare, bench, list) on tiny budgets."""
+"""The command line `python -m classp` (list, run, compare, protocol, bench, fetch-data) on tiny budgets."""
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -6,6 +7,7 @@ import sys
 import pytest
 import torch
 
+from classp import _provenance
 from classp.cli import build_parser, main
 from classp.lab.results import load
 
@@ -15,6 +17,11 @@ def restore_threads():
     n = torch.get_num_threads()
     yield
     torch.set_num_threads(n)
+
+
+def test_one_tree_with_every_sub_command():
+    sub = build_parser()._subparsers._group_actions[0].choices
+    assert list(sub) == ["list", "run", "compare", "protocol", "bench", "fetch-data"]
 
 
 def test_help_explains_every_option(capsys):
@@ -66,13 +73,51 @@ def test_compare_prints_one_table_and_routes_options(tmp_path, capsys):
     f = load(out)
     opts = {r.method: r.config["options"] for r in f.results}
     assert opts["ewc"]["lam"] == 5.0 and opts["classp"]["threshold"] == 1e-5 and "lam" not in opts["sgd"]
+    assert f.versions["git"] == _provenance.git_revision()
+
+
+def test_compare_routes_eps_to_references_epsilon(tmp_path, capsys):
+    out = tmp_path / "eps.json"
+    assert main(["compare", "--methods", "classp", "reference", "--eps", "1e-4", "--seeds", "0", "--seq", "n_tasks=2",
+                 "--quiet", "--threads", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    opts = {r.method: r.config["options"] for r in load(out).results}
+    assert opts["classp"]["eps"] == 1e-4 and opts["reference"]["epsilon"] == 1e-4 and "eps" not in opts["reference"]
+
+
+def test_checkpoint_dir_resumes_finished_runs(tmp_path, capsys):
+    args = ["run", "--method", "sgd", "--seeds", "0", "1", "--seq", "n_tasks=2", "--quiet", "--threads", "1",
+            "--checkpoint-dir", str(tmp_path)]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sgd-split-digits-seed0.pt", "sgd-split-digits-seed1.pt"]
+    assert main(args) == 0
+    second = capsys.readouterr().out
+    # the same table: the accuracies come from the checkpoints. The time column is the checkpoint's
+    # plus the moment it takes to load it, so it may differ in the last digit: leave it out.
+    def without_time(table):
+        return [line.rsplit(None, 3)[0] for line in table.splitlines() if line.strip()]
+
+    assert "time (s)" in first.splitlines()[0]
+    assert without_time(first) == without_time(second)
 
 
 def test_errors_name_the_valid_choices(capsys):
     assert main(["run", "--method", "nope", "--quiet"]) == 2
     assert "valid methods: sgd, adam" in capsys.readouterr().err
     assert main(["run", "--method", "sgd", "--lam", "3", "--quiet"]) == 2
-    assert "not accepted by sgd" in capsys.readouterr().err
+    assert capsys.readouterr().err == ("python -m classp run: error: option(s) 'lam' accepted by none of the "
+                                       "methods sgd; their options: momentum\n")
+    assert main(["run", "--method", "sgd", "--threads", "0", "--quiet"]) == 2
+    assert capsys.readouterr().err == "python -m classp run: error: --threads must be an integer >= 1; got 0\n"
+    assert main(["run", "--method", "sgd", "--batch-size", "0", "--quiet"]) == 2
+    assert capsys.readouterr().err == "python -m classp run: error: batch_size must be an integer >= 1; got 0\n"
+    assert main(["compare", "--methods", "sgd", "--seeds", "-1", "--quiet"]) == 2
+    assert "seeds[0] must be an integer >= 0; got -1" in capsys.readouterr().err
+    assert main(["bench", "--threads", "0"]) == 2
+    assert capsys.readouterr().err == "python -m classp bench: error: --threads must be an integer >= 1; got 0\n"
+    assert main(["bench", "--repeats", "0"]) == 2
+    assert capsys.readouterr().err == "python -m classp bench: error: repeats must be an integer >= 1; got 0\n"
     assert main(["run", "--method", "sgd", "--sequence", "nope", "--quiet"]) == 2
     assert "split-digits" in capsys.readouterr().err
     assert main(["run", "--set", "momentum", "--method", "sgd", "--quiet"]) == 2
@@ -87,9 +132,12 @@ def test_bench_reports_every_optimizer(tmp_path, capsys):
     assert main(["bench", "--repeats", "3", "--warmup", "1", "--model", "mlp", "--threads", "1", "--json", str(out)]) == 0
     assert "vs Adagrad" in capsys.readouterr().out
     doc = json.loads(out.read_text())
-    assert doc["n_params"] == 17610 and set(doc["versions"]) >= {"python", "torch", "classp"}
-    # a file of its own kind (not a results file), naming the command that regenerates it
-    assert doc["schema"] == "classp-bench/1"
+    assert doc["n_params"] == 17610 and set(doc["versions"]) >= {"python", "torch", "classp", "git"}
+    # a file of its own kind (not a results file) with the project's header, naming the command that regenerates it
+    assert list(doc)[:5] == ["schema", "command", "created", "versions", "machine"]
+    assert doc["schema"] == "classp-bench/1" and doc["versions"] == _provenance.versions()
+    assert dt.datetime.fromisoformat(doc["created"]).utcoffset() == dt.timedelta(0)
+    assert doc["threads"] == 1
     assert doc["command"] == f"python -m classp bench --repeats 3 --warmup 1 --model mlp --threads 1 --json {out}"
     by = {r["name"]: r for r in doc["results"]}
     assert list(by) == ["CLASSP", "Adagrad (foreach)", "Adagrad (fused)", "Adam (foreach)", "SGD (foreach)"]

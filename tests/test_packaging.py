@@ -129,3 +129,7 @@ def test_pip_install_into_an_environment_with_torch_alone_trains_one_step(wheel,
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     out = _run([python, "-c", code], cwd=tmp_path, env=env).stdout
     assert out.startswith("ok 0.1.0")
+    # the console script exists; without the lab it says which extra to install, in one line
+    script = subprocess.run([venv / "bin" / "classp", "list"], capture_output=True, text=True, env=env, timeout=300)
+    assert script.returncode == 2, script.stderr
+    assert "pip install 'classp[lab]'" in script.stderr and "Traceback" not in script.stderr

@@ -21,7 +21,11 @@ from torch import nn
 
 from .._validation import check_int
 
-__all__ = ["make_model", "list_models", "MLP", "MnistCNN", "TextClassifier"]
+__all__ = ["make_model", "model_for", "list_models", "MLP", "MnistCNN", "TextClassifier", "DEFAULT_MODELS"]
+
+#: The model a sequence is trained with by default, by sequence name (any other sequence: its
+#: ``meta["default_model"]`` if it has one, else ``"mlp"``).
+DEFAULT_MODELS = {"mnist-fashion": "cnn", "sentiment": "text"}
 
 
 class MLP(nn.Module):
@@ -276,3 +280,28 @@ def _text(shape, n_out, meta, opts) -> nn.Module:
 
 
 _BUILDERS = {"mlp": _mlp, "cnn": _cnn, "text": _text}
+
+
+def model_for(sequence, model=None, seed: int | None = None) -> tuple[nn.Module, str]:
+    """The model a run trains on ``sequence``, and its name (what :func:`classp.lab.train.run` does).
+
+    Parameters
+    ----------
+    sequence : TaskSequence
+    model : None, str or torch.nn.Module
+        None: the sequence's default (``meta["default_model"]``, else :data:`DEFAULT_MODELS`, else
+        ``"mlp"``); a name: :func:`make_model` sized for the sequence; a module: itself, named
+        ``"custom"``.
+    seed : int, optional
+        Seed of the initial weights (see :func:`make_model`); unused for a module.
+
+    Returns
+    -------
+    (torch.nn.Module, str)
+    """
+    if isinstance(model, nn.Module):
+        return model, "custom"
+    name = model if model is not None else sequence.meta.get("default_model", DEFAULT_MODELS.get(sequence.name, "mlp"))
+    if not isinstance(name, str):
+        raise ValueError(f"model must be None, a model name or a torch.nn.Module; got {type(model).__name__}")
+    return make_model(name, sequence, sequence.n_outputs, seed), name

@@ -332,7 +332,7 @@ def run_protocol(protocol: str, *, quick: bool = False, seeds: Sequence[int] | N
         Use :data:`QUICK` (a few hundred examples per domain, same shape) instead of :data:`FULL`.
     seeds : sequence of int, optional
         Seeds (>= 0; default: the mode's).
-    methods : sequence of str, optional
+    methods : str or sequence of str, optional
         Keys from :func:`protocol_methods` (default: all six).
     data : {"auto", "real", "offline"}, default "auto"
         Vision only; see :func:`classp.lab.protocol_data.vision_sequence`.
@@ -387,10 +387,9 @@ def _settings(protocol, *, quick, seeds, methods, data, download, train_limit, t
     s = {**(QUICK if quick else FULL)[protocol], "protocol": protocol, "mode": "quick" if quick else "full",
          "model_name": MODELS[protocol], "data": check_choice("data", data, VISION_DATA),
          "download": None if download is None else check_bool("download", download)}
-    if train_limit is not None:
-        s["train_limit"] = check_int("train_limit", train_limit, 1)
-    if test_limit is not None:
-        s["test_limit"] = check_int("test_limit", test_limit, 1)
+    for key, value in (("train_limit", train_limit), ("test_limit", test_limit)):
+        if value is not None:
+            s[key] = check_int(key, value, 1, allow_none=True)
     if epochs is not None:
         epochs = list(epochs)
         if len(epochs) != 2:
@@ -404,7 +403,7 @@ def _settings(protocol, *, quick, seeds, methods, data, download, train_limit, t
     table = protocol_methods(protocol, fisher_samples=s["fisher_samples"])
     keys = [m.key for m in table]
     if methods is not None:
-        chosen = [check_choice("methods", k, keys) for k in methods]
+        chosen = [check_choice("methods", k, keys) for k in ([methods] if isinstance(methods, str) else methods)]
         if not chosen:
             raise ValueError(f"methods must name at least one of {', '.join(map(repr, keys))}; got []")
         table = [m for m in table if m.key in chosen]

@@ -32,10 +32,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import re
 import shlex
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -43,11 +40,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import metrics as _metrics
+from .._io import write_json
 from .._provenance import header
 from .._validation import check_int
 
 __all__ = ["Result", "ResultsFile", "SCHEMA", "METRIC_NAMES", "save", "load", "validate", "command_for",
-           "write_json"]
+           ]
 
 #: Name and version of the results-file schema written by :func:`save`.
 SCHEMA = "classp-results/1"
@@ -293,13 +291,6 @@ def _round(v, digits: int = 6) -> float:
     return float(f"{float(v):.{digits}g}")
 
 
-_NUMBER_LIST = re.compile(r"\[\s*((?:-?[0-9][0-9.eE+-]*|null)(?:,\s*(?:-?[0-9][0-9.eE+-]*|null))*)\s*\]")
-
-
-def _dumps(doc: dict) -> str:
-    """Indented JSON with every list of plain numbers on one line."""
-    text = json.dumps(doc, indent=1, allow_nan=False, ensure_ascii=False)
-    return _NUMBER_LIST.sub(lambda m: "[" + re.sub(r"\s+", " ", m.group(1)) + "]", text)
 
 
 def _block_mean(x: np.ndarray, k: int) -> np.ndarray:
@@ -466,31 +457,6 @@ def _data_sources(results: Sequence[Result]) -> list[dict]:
             data.append({"sequence": r.sequence, "source": r.source,
                          "options": r.config.get("sequence_options") or {}})
     return data
-
-
-def write_json(path, doc: dict) -> None:
-    """Write ``doc`` as indented JSON (lists of numbers on one line), atomically.
-
-    The text goes to a uniquely named temporary file next to ``path`` which then replaces it, so
-    a reader never sees half a file and two writers cannot mix their files. Parent directories are
-    created. NaN and infinities are refused (``ValueError``): convert them first.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    doc : dict
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = _dumps(doc) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 _TOP = {"schema": str, "command": str, "created": str, "versions": dict, "machine": dict, "data": list,

@@ -6,8 +6,8 @@
 * :func:`format_table` -- those rows as plain text with ``mean ± std`` cells.
 
 >>> print(format_table([{"method": "sgd", "average_accuracy": 0.8, "average_accuracy_std": 0.05}]))
-method       avg acc
-------  ------------
+method        avg acc
+------  -------------
 sgd     0.800 ± 0.050
 """
 from __future__ import annotations

@@ -25,10 +25,9 @@ The loop, in plain tensors (no DataLoader):
   :func:`classp.data.get_sequence` (unless ``sequence_options`` holds a ``seed``; it draws e.g. the
   pixel permutations, never the held-out split) and sets the model's initialisation, the data
   order and dropout.  The global RNG state of the caller is restored afterwards.
-* **Checkpoints.** With ``checkpoint=PATH`` the full state (model, optimizer, regulariser, RNG
-  states, progress and the curves so far) is written at the end of every task and every
-  ``checkpoint_every`` steps; ``resume=True`` continues from it and gives exactly the result of an
-  uninterrupted run.  Files are read with ``torch.load(..., weights_only=True)``.
+* **Checkpoints** (:mod:`classp.lab.checkpoints`). With ``checkpoint=PATH`` the full state (model,
+  optimizer, regulariser, RNG states, progress, curves) is written at the end of every task and every
+  ``checkpoint_every`` steps; ``resume=True`` continues from it to exactly the uninterrupted result.
 """
 from __future__ import annotations
 
@@ -36,24 +35,20 @@ import os
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoints import fingerprint, read_checkpoint, write_checkpoint
 from .methods import Method, get_method, list_methods
+from .models import model_for
 from .results import Result
 from .._validation import check_int
 
-__all__ = ["run", "compare", "route_options", "evaluate", "DEFAULT_MODELS", "CHECKPOINT_FORMAT", "OPTION_ALIASES"]
-
-#: Model used when ``run(model=None)``: by sequence name (anything else: "mlp").
-DEFAULT_MODELS = {"mnist-fashion": "cnn", "sentiment": "text"}
-
-#: Version tag of checkpoint files.
-CHECKPOINT_FORMAT = "classp-checkpoint/1"
+__all__ = ["run", "compare", "route_options", "evaluate", "OPTION_ALIASES"]
 
 _EVAL_BATCH = 1024
 
@@ -90,17 +85,6 @@ def _get_sequence(sequence, seed: int, sequence_options: dict | None):
     return _cached_sequence(sequence, data_seed, key)
 
 
-def _make_model(model, seq, seed: int):
-    if isinstance(model, nn.Module):
-        return model, "custom"
-    from .models import make_model
-
-    name = model if model is not None else seq.meta.get("default_model", DEFAULT_MODELS.get(seq.name, "mlp"))
-    if not isinstance(name, str):
-        raise ValueError(f"model must be None, a model name or a torch.nn.Module; got {type(model).__name__}")
-    return make_model(name, seq, seq.n_outputs, seed), name
-
-
 def _class_masks(seq) -> torch.Tensor | None:
     """(T, n_outputs) bool table of allowed logits per task, or None (all logits)."""
     if seq.scenario != "task":
@@ -109,13 +93,6 @@ def _class_masks(seq) -> torch.Tensor | None:
     for i, t in enumerate(seq.tasks):
         masks[i, list(t.classes)] = True
     return masks
-
-
-def _logits(model, x, mask):
-    out = model(x)
-    if mask is not None:
-        out = out.masked_fill(~mask, float("-inf"))
-    return out
 
 
 @torch.no_grad()
@@ -146,7 +123,7 @@ def evaluate(model: nn.Module, sequence, batch_size: int = _EVAL_BATCH) -> np.nd
             correct = 0
             for s in range(0, len(task.x_test), batch_size):
                 xb, yb = task.x_test[s : s + batch_size], task.y_test[s : s + batch_size]
-                out = _logits(model, xb, None if masks is None else masks[i])
+                out = model(xb) if masks is None else model(xb).masked_fill(~masks[i], float("-inf"))
                 correct += int((out.argmax(dim=1) == yb).sum())
             accs.append(correct / max(1, len(task.x_test)))
     finally:
@@ -178,12 +155,6 @@ def _stage_data(seq, i: int, joint: bool):
     ys = [seq.tasks[k].y_train for k in range(i + 1)]
     ids = [torch.full((len(seq.tasks[k].y_train),), k, dtype=torch.long) for k in range(i + 1)]
     return torch.cat(xs), torch.cat(ys), torch.cat(ids)
-
-
-def _config_fingerprint(cfg: dict) -> dict:
-    keys = ("method", "sequence", "seed", "model_name", "epochs", "batch_size", "lr", "options", "sequence_options",
-            "shuffle", "eval_every", "n_params", "task_sizes")
-    return {k: cfg.get(k) for k in keys}
 
 
 def run(method: str | Method = "classp", sequence="split-digits", *, seed: int = 0, model=None, epochs=1,
@@ -290,7 +261,7 @@ def _run(m, sequence, seed, model, epochs, batch_size, lr, options, sequence_opt
             raise ValueError("the sequence has no tasks")
         ep = _epochs_per_task(epochs, T)
         lr_value, opts = m.resolve(lr, options, seq.name)
-        net, model_name = _make_model(model, seq, seed)
+        net, model_name = model_for(seq, model, seed)
         params = [p for p in net.parameters() if p.requires_grad]
         n_params = int(sum(p.numel() for p in params))
         learner = m.make(net, lr, options, seq.name)
@@ -322,16 +293,11 @@ class _Loop:
         self.masks = _class_masks(seq)
         self.gen = torch.Generator().manual_seed(seed)
         n = config["n_params"]
-        # progress: next (task, epoch, batch) to run; perm of the current epoch
-        self.task, self.epoch, self.batch, self.perm = 0, 0, 0, None
-        self.step = 0
-        self.started = False  # initial evaluation done
-        self.done = False
-        self.losses: list[float] = []
-        self.density: list[float] = []
-        self.task_boundaries: list[int] = []
-        self.eval_steps: list[int] = []
-        self.curve: list[list[float]] = []
+        # progress: next (task, epoch, batch) to run, the current epoch's order, steps taken,
+        # whether the initial evaluation (started) and the last task (done) are behind us
+        self.task, self.epoch, self.batch, self.perm, self.step, self.started, self.done = 0, 0, 0, None, 0, False, False
+        # curves: per step (losses, density), per task (task_boundaries), per evaluation (eval_steps, curve)
+        self.losses, self.density, self.task_boundaries, self.eval_steps, self.curve = [], [], [], [], []
         self.R = torch.zeros(self.T, self.T, dtype=torch.float64)
         self.initial = torch.zeros(self.T, dtype=torch.float64)
         self.update_counts = torch.zeros(self.T, n, dtype=torch.int64)
@@ -341,8 +307,7 @@ class _Loop:
     # ------------------------------------------------------------------ checkpoints
     def state(self) -> dict:
         return {
-            "format": CHECKPOINT_FORMAT,
-            "fingerprint": _config_fingerprint(self.config),
+            "fingerprint": fingerprint(self.config),
             "model": self.model.state_dict(),
             "learner": self.learner.state_dict(),
             "rng_torch": torch.get_rng_state(),
@@ -363,23 +328,10 @@ class _Loop:
         }
 
     def save(self) -> None:
-        path = Path(self.checkpoint)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.state(), tmp)
-        os.replace(tmp, path)
+        write_checkpoint(self.checkpoint, self.state())
 
     def load(self, path) -> None:
-        st = torch.load(path, weights_only=True)
-        if not isinstance(st, dict) or st.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"{path}: not a classp checkpoint of format {CHECKPOINT_FORMAT!r}")
-        mine = _config_fingerprint(self.config)
-        theirs = st["fingerprint"]
-        diff = [k for k in mine if _norm(mine[k]) != _norm(theirs.get(k))]
-        if diff:
-            details = "; ".join(f"{k}: checkpoint {theirs.get(k)!r}, now {mine[k]!r}" for k in diff)
-            raise ValueError(f"{path}: the checkpoint was written by a run with other settings ({details}); "
-                             "use the same settings or another checkpoint path")
+        st = read_checkpoint(path, self.config)
         self.model.load_state_dict(st["model"])
         self.learner.load_state_dict(st["learner"])
         torch.set_rng_state(st["rng_torch"])
@@ -431,7 +383,7 @@ class _Loop:
         if not self.started:
             self.initial = torch.as_tensor(self._evaluate(), dtype=torch.float64)
             self.started = True
-        model, learner, params = self.model, self.learner, self.params
+        model, learner = self.model, self.learner
         model.train()
         for i in range(self.task, self.T):
             x, y, ids = _stage_data(self.seq, i, self.method.joint)
@@ -510,35 +462,104 @@ class _Loop:
         )
 
 
-def _norm(v):
-    """Normalise config values for comparison (tuples vs lists after a checkpoint round trip)."""
-    if isinstance(v, (list, tuple)):
-        return [_norm(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _norm(x) for k, x in v.items()}
-    return v
+#: Option names that a method may know under another name: a flat ``eps`` reaches a method that
+#: accepts ``epsilon`` instead (``reference``, in the released code's vocabulary).
+OPTION_ALIASES = {"eps": "epsilon"}
 
 
-def compare(methods: Iterable[str] | None = None, sequence="split-digits", seeds: Sequence[int] = (0, 1, 2), *,
-            lr: float | dict | None = None, options: dict | None = None, progress: bool = True,
-            **run_kwargs) -> list[Result]:
+def _methods(methods: str | Method | Iterable[str | Method]) -> list[Method]:
+    """``methods`` (one name or Method, or an iterable of them) as a non-empty list of Method."""
+    items = [methods] if isinstance(methods, (str, Method)) else list(methods)
+    if not items:
+        raise ValueError("methods must name at least one method")
+    return [get_method(m) for m in items]
+
+
+def route_options(methods: str | Method | Iterable[str | Method], options: dict | None = None) -> dict[str, dict]:
+    """Which hyper-parameters go to which method, as :func:`compare` and the command line route them.
+
+    Parameters
+    ----------
+    methods : str, Method or iterable of them
+        The methods of a comparison (names from :func:`classp.lab.methods.list_methods` or
+        :class:`~classp.lab.methods.Method` objects, registered or not).
+    options : dict, optional
+        Either per method, ``{method name: {option: value}}`` (every key a method name, every
+        value a dict), or one flat ``{option: value}``: each option then goes to every method that
+        accepts it, under its own name or its alias in :data:`OPTION_ALIASES` (``eps`` reaches
+        ``reference`` as ``epsilon`` unless ``epsilon`` is given too).
+
+    Returns
+    -------
+    dict
+        ``{method name: {option: value}}`` with one (possibly empty) entry per method, in order.
+
+    Raises
+    ------
+    ValueError
+        For a flat option that none of the methods accepts (naming the options they do accept),
+        or per-method options for a method that is not compared.
+
+    Examples
+    --------
+    >>> route_options(["sgd", "ewc", "reference"], {"lam": 5, "momentum": 0.9, "eps": 1e-6})
+    {'sgd': {'momentum': 0.9}, 'ewc': {'lam': 5, 'momentum': 0.9}, 'reference': {'epsilon': 1e-06}}
+    """
+    ms = _methods(methods)
+    names = [m.name for m in ms]
+    options = dict(options or {})
+    known = set(names) | set(list_methods())
+    if options and all(k in known and isinstance(v, dict) for k, v in options.items()):
+        stray = [k for k in options if k not in names]
+        if stray:
+            raise ValueError(f"options given for method(s) {', '.join(map(repr, stray))}, which are not among the "
+                             f"methods compared ({', '.join(names)})")
+        return {m.name: dict(options.get(m.name, {})) for m in ms}
+    routed = {m.name: {} for m in ms}
+    used = set()
+    for m in ms:
+        for key, value in options.items():
+            alias = OPTION_ALIASES.get(key)
+            if key in m.option_names:
+                routed[m.name][key] = value
+            elif alias in m.option_names and alias not in options:
+                routed[m.name][alias] = value
+            else:
+                continue
+            used.add(key)
+    unused = [k for k in options if k not in used]
+    if unused:
+        accepted = sorted({o for m in ms for o in m.option_names})
+        raise ValueError(f"option(s) {', '.join(map(repr, unused))} accepted by none of the methods "
+                         f"{', '.join(names)}; their options: {', '.join(accepted) or 'none'}")
+    return routed
+
+
+def compare(methods: str | Method | Iterable[str | Method] | None = None, sequence="split-digits",
+            seeds: Iterable[int] = (0, 1, 2), *, lr: float | dict | None = None, options: dict | None = None,
+            progress: bool = True, checkpoint_dir: str | os.PathLike | None = None, **run_kwargs) -> list[Result]:
     """Run several methods over several seeds on one sequence.
 
     Parameters
     ----------
-    methods : iterable of str, optional
-        Method names; default :data:`classp.methods.MAIN_METHODS`.
+    methods : iterable of str or Method, optional
+        Method names or :class:`~classp.lab.methods.Method` objects (registered or not); default
+        :data:`classp.lab.methods.MAIN_METHODS`.
     sequence : str or TaskSequence, default "split-digits"
-    seeds : sequence of int, default (0, 1, 2)
+    seeds : iterable of int, default (0, 1, 2)
     lr : float or dict, optional
-        One learning rate for every method, or ``{method: lr}``; default: each method's.
+        One learning rate for every method, or ``{method name: lr}``; default: each method's.
     options : dict, optional
-        Either ``{method: {option: value}}`` or one flat dict of options, each given to the
-        methods that accept it (an option no listed method accepts raises ``ValueError``).
+        Per method or flat, routed by :func:`route_options` (an option no listed method accepts
+        raises ``ValueError``).
     progress : bool, default True
         Progress bars.
+    checkpoint_dir : path, optional
+        Checkpoint every run in this folder (``<method>-<sequence>-seed<seed>.pt``, at the end of
+        each task) and resume from there: an interrupted comparison continues where it stopped.
     **run_kwargs
-        Passed to :func:`run` (``epochs``, ``batch_size``, ``sequence_options``, ``model``, ...).
+        Passed to :func:`run` (``epochs``, ``batch_size``, ``sequence_options``, ``model``,
+        ``threads``, ...).
 
     Returns
     -------
@@ -547,27 +568,33 @@ def compare(methods: Iterable[str] | None = None, sequence="split-digits", seeds
     """
     from .methods import MAIN_METHODS
 
-    methods = list(MAIN_METHODS if methods is None else methods)
-    if not methods:
-        raise ValueError("methods must name at least one method")
-    ms = [get_method(name) for name in methods]
-    seeds = [int(s) for s in seeds]
+    ms = _methods(MAIN_METHODS if methods is None else methods)
+    seeds = [check_int(f"seeds[{i}]", s, 0) for i, s in enumerate(seeds)]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
-    options = dict(options or {})
-    per_method = bool(options) and all(k in list_methods() for k in options)
-    if options and not per_method:
-        unused = [k for k in options if not any(k in m.option_names for m in ms)]
-        if unused:
-            raise ValueError(f"option(s) {', '.join(map(repr, unused))} are accepted by none of the methods "
-                             f"{', '.join(methods)}")
+    routed = route_options(ms, options)
+    lrs = _route_lr(ms, lr)
+    if checkpoint_dir is not None and ({"checkpoint", "resume"} & set(run_kwargs)):
+        raise ValueError("give either checkpoint_dir (one checkpoint per run) or checkpoint/resume, not both")
+    seq_name = sequence if isinstance(sequence, str) else getattr(sequence, "name", "sequence")
     out = []
     for m in ms:
-        if per_method:
-            opts = options.get(m.name)
-        else:
-            opts = {k: v for k, v in options.items() if k in m.option_names}
-        m_lr = lr.get(m.name) if isinstance(lr, dict) else lr
         for s in seeds:
-            out.append(run(m.name, sequence, seed=s, lr=m_lr, options=opts or None, progress=progress, **run_kwargs))
+            if checkpoint_dir is not None:
+                ckpt = Path(checkpoint_dir) / f"{m.name}-{seq_name}-seed{s}.pt"
+                run_kwargs.update(checkpoint=ckpt, resume=True)
+            out.append(run(m, sequence, seed=s, lr=lrs[m.name], options=routed[m.name] or None, progress=progress,
+                           **run_kwargs))
     return out
+
+
+def _route_lr(ms: list[Method], lr) -> dict:
+    """``{method name: lr or None}`` from one learning rate or a ``{method name: lr}`` dict."""
+    if not isinstance(lr, dict):
+        return {m.name: lr for m in ms}
+    names = [m.name for m in ms]
+    stray = [k for k in lr if k not in names]
+    if stray:
+        raise ValueError(f"lr given for method(s) {', '.join(map(repr, stray))}, which are not among the methods "
+                         f"compared ({', '.join(names)})")
+    return {m.name: lr.get(m.name) for m in ms}

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from .._validation import check_int
 from .classp import state_bytes
 
 __all__ = ["ReferenceCLASSP"]
@@ -123,9 +124,7 @@ class ReferenceCLASSP(Optimizer):
         ``lr=0.2`` while the accumulator fills) and later tasks with ``threshold=0`` and
         ``apply_scaling=True``.
         """
-        if task_index < 0:
-            raise ValueError(f"task_index must be >= 0; got {task_index}")
-        if task_index == 0:
+        if check_int("task_index", task_index, 0) == 0:
             return dict(lr=0.2, threshold=0.5, epsilon=1e-5, power=1, apply_scaling=False)
         return dict(threshold=0, apply_scaling=True)
 

@@ -1,11 +1,13 @@
-"""classp.lab.methods: the registry, its defaults and what each factory builds."""
+"""classp.lab.methods: the registry, its defaults, what each factory builds, and the Learner's hooks."""
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+import classp.optim
 from classp import CLASSP, ReferenceCLASSP
+from classp.lab.methods import MAIN_METHODS, Learner, get_method, list_methods, state_bytes
 from classp.lab.regularisers import EWC
-from classp.lab.methods import MAIN_METHODS, get_method, list_methods, state_bytes
 
 ALL = ["sgd", "adam", "adagrad", "ewc", "classp", "classp-no-threshold", "classp-no-decay", "reference", "joint"]
 
@@ -33,8 +35,16 @@ def test_resolve_merges_defaults_and_checks_options():
     assert m.resolve(lr=0.5)[0] == 0.5
     with pytest.raises(ValueError, match="method 'sgd' does not accept option.*'lam'.*accepted options: momentum"):
         get_method("sgd").resolve(options={"lam": 1.0})
-    with pytest.raises(ValueError, match="lr must be a number > 0"):
+    with pytest.raises(ValueError, match=r"^lr must be a number > 0; got 0.0$"):
         get_method("sgd").resolve(lr=0.0)
+    with pytest.raises(ValueError, match=r"^lr must be a number > 0; got True$"):
+        get_method("sgd").resolve(lr=True)
+    with pytest.raises(ValueError, match=r"^lr must be a number > 0; got '0.1'$"):
+        get_method("sgd").resolve(lr="0.1")
+    # numpy and 0-d tensor learning rates are numbers, returned as float
+    for lr in (np.float32(0.5), np.int64(2), torch.tensor(0.25)):
+        value, _ = get_method("sgd").resolve(lr=lr)
+        assert type(value) is float and value == float(lr)
 
 
 def _model():
@@ -61,7 +71,7 @@ def test_factories_build_the_documented_optimizers():
     assert isinstance(ref, ReferenceCLASSP) and ref.param_groups[0]["lr"] == 0.2
     assert isinstance(get_method("joint").make(_model()).optimizer, torch.optim.SGD)
     assert isinstance(get_method("joint").make(_model(), options={"optimizer": "adam"}).optimizer, torch.optim.Adam)
-    with pytest.raises(ValueError, match="optimizer must be 'sgd' or 'adam'"):
+    with pytest.raises(ValueError, match=r"^optimizer must be one of 'sgd', 'adam'; got 'rmsprop'$"):
         get_method("joint").make(_model(), options={"optimizer": "rmsprop"})
 
 
@@ -85,6 +95,17 @@ def test_reference_schedule_is_sgd_on_the_first_task_then_scaled():
     torch.testing.assert_close(m.weight.detach(), w1 - 0.2 * 0.25 / (0.5 + 1e-5))
 
 
+def test_state_bytes_is_the_optimizer_rooms_one_function():
+    assert state_bytes is classp.optim.state_bytes
+    m = _model()
+    m(torch.ones(1, 3)).sum().backward()
+    for opt in (CLASSP(m.parameters()), ReferenceCLASSP(m.parameters())):
+        opt.step()
+        n = state_bytes(opt)
+        assert n > 0 and opt.state_bytes() == n
+    assert state_bytes(torch.optim.SGD(m.parameters(), lr=0.1)) == 0
+
+
 def test_state_bytes_counts_optimizer_tensors_and_ewc():
     m = _model()  # 3*2 + 2 = 8 parameters in two tensors
     learner = get_method("adam").make(m)
@@ -106,3 +127,62 @@ def test_per_sequence_defaults_and_overrides():
     assert (lr, opts["threshold"]) == (m.defaults["lr"], m.defaults["threshold"])
     lr, opts = m.resolve(lr=0.05, options={"threshold": 1e-4}, sequence="sentiment")
     assert (lr, opts["threshold"]) == (0.05, 1e-4)  # arguments win over per-sequence defaults
+
+
+class Recorder:
+    """A fake regulariser that records the hooks the Learner calls, in order."""
+
+    def __init__(self, model):
+        self.model, self.events = model, []
+
+    def penalty(self):
+        self.events.append("penalty")
+        return None if "consolidate" not in self.events else 3.0 * self.model.weight.sum()
+
+    def after_step(self):
+        self.events.append(("after_step", float(self.model.weight.detach()[0, 0])))
+
+    def consolidate(self, x, y, classes=None, generator=None):
+        self.events.append("consolidate")
+        self.seen = (x, y, classes, generator)
+
+    def state_bytes(self):
+        return 7
+
+    def state_dict(self):
+        return {"events": len(self.events)}
+
+    def load_state_dict(self, state):
+        self.loaded = state
+
+
+def test_learner_calls_the_regulariser_hooks():
+    m = _model()
+    reg = Recorder(m)
+    learner = Learner(torch.optim.SGD(m.parameters(), lr=0.5), reg)
+    assert learner.penalty() is None  # nothing consolidated: the Learner passes the None through
+    w0 = float(m.weight.detach()[0, 0])
+    m.weight.grad, m.bias.grad = torch.ones_like(m.weight), torch.zeros_like(m.bias)
+    learner.step()
+    # after_step runs after the optimizer step: it sees the updated weight
+    assert reg.events[-1] == ("after_step", pytest.approx(w0 - 0.5))
+    x, y, gen = torch.ones(2, 3), torch.tensor([0, 1]), torch.Generator()
+    learner.end_task(0, x, y, classes=[0, 1], generator=gen)
+    assert reg.seen[0] is x and reg.seen[1] is y and reg.seen[2] == [0, 1] and reg.seen[3] is gen
+    pen = learner.penalty()
+    assert float(pen.detach()) == pytest.approx(3.0 * float(m.weight.detach().sum()))
+    assert learner.state_bytes() == state_bytes(learner.optimizer) + 7
+    learner.load_state_dict(learner.state_dict())
+    assert reg.loaded == {"events": len(reg.events)}
+    assert [e if isinstance(e, str) else e[0] for e in reg.events] == ["penalty", "after_step", "consolidate",
+                                                                       "penalty"]
+
+
+def test_learner_refuses_an_object_that_is_not_a_regulariser():
+    class NoHook(Recorder):
+        after_step = None
+
+    with pytest.raises(ValueError, match="Regulariser protocol.*NoHook lacks after_step"):
+        Learner(torch.optim.SGD(_model().parameters(), lr=0.1), NoHook(_model()))
+    with pytest.raises(ValueError, match="lacks penalty, after_step, consolidate"):
+        Learner(torch.optim.SGD(_model().parameters(), lr=0.1), object())

@@ -1,11 +1,12 @@
 """Tests of classp.lab.models: sizes, seeding, the paper's CNN and the text model."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from classp.lab.models import MLP, MnistCNN, TextClassifier, list_models, make_model
+from classp.lab.models import MLP, MnistCNN, TextClassifier, list_models, make_model, model_for
 from classp.data import Task, TaskSequence, get_sequence
 
 
@@ -31,9 +32,9 @@ def test_unknown_model_and_option_are_rejected():
     assert all(n in str(e.value) for n in ("mlp", "cnn", "text"))
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['width'\].*hidden"):
         make_model("mlp", (64,), 10, width=3)
-    with pytest.raises(ValueError, match="hidden must be a positive integer"):
+    with pytest.raises(ValueError, match=r"^hidden must be an integer >= 1; got 0$"):
         make_model("mlp", (64,), 10, hidden=(100, 0))
-    with pytest.raises(ValueError, match="seed"):
+    with pytest.raises(ValueError, match=r"^seed must be None or an integer >= 0; got -1$"):
         make_model("mlp", (64,), 10, seed=-1)
 
 
@@ -43,8 +44,39 @@ def test_shape_information_is_required_and_must_agree():
         make_model("mlp", (64,))
     with pytest.raises(ValueError, match="n_outputs 5 conflicts"):
         make_model("mlp", s, 5)
-    with pytest.raises(ValueError, match="n_outputs must be a positive integer"):
+    with pytest.raises(ValueError, match=r"^n_outputs must be an integer >= 1; got 0$"):
         make_model("mlp", (64,), 0)
+    with pytest.raises(ValueError, match=r"^input_shape\[1\] must be an integer >= 1; got 0$"):
+        make_model("mlp", (8, 0), 10)
+    with pytest.raises(ValueError, match="non-empty"):
+        make_model("mlp", (), 10)
+
+
+def test_numbers_from_numpy_and_torch_are_accepted():
+    m = make_model("mlp", (64,), np.int64(10))
+    assert m.layers[-1].out_features == 10
+    m = make_model("mlp", np.array([8, 8]), torch.tensor(3), hidden=np.array([5]), seed=np.int32(1))
+    assert (m.layers[0].in_features, m.layers[0].out_features, m.layers[-1].out_features) == (64, 5, 3)
+    a, b = make_model("mlp", (64,), 10, seed=np.int64(4)), make_model("mlp", (64,), 10, seed=4)
+    assert torch.equal(a.layers[0].weight, b.layers[0].weight)
+    t = make_model("text", (5,), np.int64(2), vocab_size=np.int64(20), embed_dim=np.int16(4), hidden=np.int64(3),
+                   padding_idx=np.int64(1))
+    assert t.embedding.num_embeddings == 20 and t.embedding.padding_idx == 1 and t.head[0].out_features == 3
+    # the same sequence's n_outputs given as a numpy integer agrees with it
+    assert make_model("mlp", get_sequence("split-digits"), np.int64(10)).layers[-1].out_features == 10
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_outputs": True}, r"^n_outputs must be an integer >= 1; got True$"),
+    ({"n_outputs": 10.0}, r"^n_outputs must be an integer >= 1; got 10.0$"),
+    ({"n_outputs": 10, "hidden": (True,)}, r"^hidden must be an integer >= 1; got True$"),
+    ({"n_outputs": 10, "seed": 1.5}, r"^seed must be None or an integer >= 0; got 1.5$"),
+    ({"n_outputs": 10, "input_shape": (64.0,)}, r"^input_shape\[0\] must be an integer >= 1; got 64.0$"),
+])
+def test_bools_and_floats_are_not_integers(kwargs, message):
+    kwargs.setdefault("input_shape", (64,))
+    with pytest.raises(ValueError, match=message):
+        make_model("mlp", **kwargs)
 
 
 def test_mlp_for_digits_is_64_100_100_10():
@@ -125,3 +157,24 @@ def test_text_model_options_and_mismatches():
         make_model("mlp", s)
     with pytest.raises(ValueError, match="image inputs"):
         make_model("text", get_sequence("split-digits"))
+    with pytest.raises(ValueError, match=r"^padding_idx must be an integer in \[0, 11\]; got 12$"):
+        make_model("text", s, padding_idx=12)
+    with pytest.raises(ValueError, match=r"^embed_dim must be an integer >= 1; got 0$"):
+        make_model("text", s, embed_dim=0)
+
+
+def test_model_for_picks_the_sequences_default():
+    s = get_sequence("split-digits", n_tasks=2)
+    net, name = model_for(s, None, seed=0)
+    assert name == "mlp" and isinstance(net, MLP) and net.layers[-1].out_features == s.n_outputs
+    net, name = model_for(s, "cnn", seed=0)
+    assert name == "cnn" and isinstance(net, MnistCNN)
+    mine = nn.Linear(64, 10)
+    assert model_for(s, mine) == (mine, "custom")
+    text = token_sequence()
+    text = TaskSequence("toy-text", text.tasks, n_outputs=2, input_shape=(5,),
+                        meta={**text.meta, "default_model": "text"})
+    net, name = model_for(text, None, seed=0)  # the sequence's meta names its default
+    assert name == "text" and isinstance(net, TextClassifier)
+    with pytest.raises(ValueError, match="model must be None, a model name or a torch.nn.Module; got int"):
+        model_for(s, 3)

@@ -1,4 +1,5 @@
-"""classp.lab.regularisers: the Fisher diagonal and the penalty against hand computations on tiny models.
+"""classp.lab.regularisers: the Regulariser protocol, and EWC's Fisher diagonal and penalty against
+hand computations on tiny models.
 
 Conventions under test: F_i = mean over samples of the squared per-sample gradient of
 log p(y|x) (the empirical Fisher), and penalty = lam / 2 * sum F (theta - theta*)^2.
@@ -8,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from classp.lab.regularisers import EWC, _fisher_loop, _fisher_vmap, fisher_diagonal
+from classp.lab.regularisers import EWC, Regulariser, _fisher_loop, _fisher_vmap, fisher_diagonal
 
 X = torch.tensor([[1.0, 2.0], [-1.0, 0.5], [0.0, -2.0]])
 Y = torch.tensor([0, 2, 1])
@@ -80,7 +81,7 @@ def test_penalty_by_hand():
         m.weight.copy_(torch.tensor([[1.0, 2.0]]))
         m.bias.copy_(torch.tensor([0.5]))
     ewc = EWC(m, lam=10.0)
-    assert float(ewc.penalty().detach()) == 0.0  # nothing consolidated yet
+    assert ewc.penalty() is None  # nothing consolidated yet: nothing to add to the loss
     ewc.fishers = [[torch.tensor([[2.0, 3.0]]), torch.tensor([4.0])]]
     ewc.anchors = [[torch.tensor([[0.0, 1.0]]), torch.tensor([0.5])]]
     # 10/2 * (2*(1-0)^2 + 3*(2-1)^2 + 4*(0.5-0.5)^2) = 5 * 5
@@ -142,11 +143,57 @@ def test_state_dict_round_trip():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"lam": -1.0}, "lam"), ({"mode": "both"}, "mode must be one of separate, online"),
-    ({"gamma": 1.5}, "gamma"), ({"fisher_samples": 0}, "fisher_samples"), ({"batch_size": 0}, "batch_size"),
+    ({"lam": -1.0}, r"^lam must be a number >= 0; got -1.0$"),
+    ({"lam": True}, r"^lam must be a number >= 0; got True$"),
+    ({"mode": "both"}, r"^mode must be one of 'separate', 'online'; got 'both'$"),
+    ({"gamma": 1.5}, r"^gamma must be a number in \[0, 1\]; got 1.5$"),
+    ({"fisher_samples": 0}, r"^fisher_samples must be None or an integer >= 1; got 0$"),
+    ({"fisher_samples": 2.5}, r"^fisher_samples must be None or an integer >= 1; got 2.5$"),
+    ({"batch_size": 0}, r"^batch_size must be an integer >= 1; got 0$"),
 ])
 def test_invalid_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         EWC(_linear(), **kwargs)
     with pytest.raises(ValueError, match="non-empty"):
         fisher_diagonal(_linear(), X[:0], Y[:0])
+    with pytest.raises(ValueError, match=r"^batch_size must be an integer >= 1; got 0$"):
+        fisher_diagonal(_linear(), X, Y, batch_size=0)
+
+
+def test_numpy_and_tensor_numbers_are_accepted():
+    ewc = EWC(_linear(), lam=np.float32(2.5), gamma=torch.tensor(0.5), fisher_samples=np.int64(2),
+              batch_size=np.int32(2), mode="online")
+    assert (ewc.lam, ewc.gamma, ewc.fisher_samples, ewc.batch_size) == (2.5, 0.5, 2, 2)
+    assert all(type(v) in (int, float) for v in (ewc.lam, ewc.gamma, ewc.fisher_samples, ewc.batch_size))
+    assert len(fisher_diagonal(_linear(), X, Y, batch_size=np.int64(1))) == 1
+
+
+def test_ewc_follows_the_regulariser_protocol():
+    ewc = EWC(_linear())
+    assert isinstance(ewc, Regulariser)
+    w = ewc.model.weight.detach().clone()
+    assert ewc.after_step() is None  # EWC needs nothing per step and changes nothing
+    assert torch.equal(ewc.model.weight, w) and ewc.n_consolidated == 0
+
+
+def test_the_protocol_names_every_hook():
+    class Partial:  # everything but after_step
+        def penalty(self):
+            return None
+
+        def consolidate(self, x, y, classes=None, generator=None):
+            pass
+
+        def state_bytes(self):
+            return 0
+
+        def state_dict(self):
+            return {}
+
+        def load_state_dict(self, state):
+            pass
+
+    assert not isinstance(Partial(), Regulariser)
+    Partial.after_step = lambda self: None
+    assert isinstance(Partial(), Regulariser)
+    assert not isinstance(object(), Regulariser)

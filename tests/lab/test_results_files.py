@@ -175,6 +175,7 @@ def test_results_file_loads_and_names_its_command(path):
         f"{path.name}: the command writes {out[0]}, not this file")
 
 
+@pytest.mark.book
 @pytest.mark.parametrize("path", _params())
 def test_quick_mode_reproduces_the_schema(path, tmp_path):
     doc = _doc(path)

@@ -1,4 +1,5 @@
-"""classp.lab.train: every method runs and yields a consistent Result; determinism; exact resume."""
+"""classp.lab.train: every method runs and yields a consistent Result; determinism; exact resume;
+the regulariser hooks; compare and its option routing."""
 import math
 
 import numpy as np
@@ -6,10 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from classp.lab.methods import list_methods
-from classp.lab.results import Result
 from classp.data import Task, TaskSequence
-from classp.lab.train import compare, evaluate, run, summarize
+from classp.lab import train
+from classp.lab.methods import Learner, Method, get_method, list_methods
+from classp.lab.results import Result
+from classp.lab.tables import summarize
+from classp.lab.train import compare, evaluate, route_options, run
 
 
 @pytest.fixture(autouse=True)
@@ -179,20 +182,156 @@ def test_resume_refuses_other_settings(tmp_path):
 @pytest.mark.parametrize("kwargs, message", [
     ({"method": "nope"}, "unknown method 'nope'; valid methods: sgd"),
     ({"sequence": "nope"}, "nope"),
-    ({"batch_size": 0}, "batch_size must be an int >= 1"),
-    ({"seed": -1}, "seed must be an int >= 0"),
-    ({"epochs": 0}, "epochs must be >= 1"),
+    ({"batch_size": 0}, r"^batch_size must be an integer >= 1; got 0$"),
+    ({"batch_size": 32.0}, r"^batch_size must be an integer >= 1; got 32.0$"),
+    ({"seed": -1}, r"^seed must be an integer >= 0; got -1$"),
+    ({"seed": True}, r"^seed must be an integer >= 0; got True$"),
+    ({"epochs": 0}, r"^epochs must be an integer >= 1; got 0$"),
+    ({"epochs": [1, 1, 0, 1, 1]}, r"^epochs\[2\] must be an integer >= 1; got 0$"),
     ({"epochs": [1, 2]}, "one per task"),
     ({"options": {"lam": 1.0}}, "does not accept option"),
     ({"resume": True}, "need checkpoint"),
-    ({"eval_every": 0}, "eval_every"),
+    ({"eval_every": 0}, r"^eval_every must be None or an integer >= 1; got 0$"),
+    ({"checkpoint_every": 0}, r"^checkpoint_every must be None or an integer >= 1; got 0$"),
     ({"model": "resnet"}, "resnet"),
-    ({"threads": 0}, "threads must be None or an int >= 1"),
+    ({"threads": 0}, r"^threads must be None or an integer >= 1; got 0$"),
 ])
 def test_invalid_arguments(kwargs, message):
     kw = {"method": "sgd", "progress": False, **kwargs}
     with pytest.raises(ValueError, match=message):
         run(**kw)
+
+
+def test_numbers_from_numpy_and_torch_are_accepted():
+    a = run("sgd", seed=np.int64(1), batch_size=np.int64(64), epochs=[np.int64(1)] * 5, eval_every=np.int32(50),
+            threads=np.int64(1), lr=np.float32(0.1), progress=False)
+    b = run("sgd", seed=1, batch_size=torch.tensor(64), epochs=np.array([1, 1, 1, 1, 1]), eval_every=50, threads=1,
+            lr=0.1, progress=False)
+    np.testing.assert_array_equal(a.losses, b.losses)
+    assert a.config["seed"] == 1 and type(a.config["seed"]) is int and a.config["batch_size"] == 64
+
+
+def test_train_has_no_second_home_for_tables():
+    assert not hasattr(train, "summarize") and not hasattr(train, "format_table")
+    assert "summarize" not in train.__all__ and "format_table" not in train.__all__
+
+
+class Pull:
+    """A fake regulariser: after the first task, penalty = strength * Σ w² (pulls weights to 0); records hooks."""
+
+    def __init__(self, model, strength):
+        self.model, self.strength = model, strength
+        self.penalties = self.after_steps = 0
+        self.consolidated = []
+
+    def penalty(self):
+        self.penalties += 1
+        if not self.consolidated:
+            return None
+        return self.strength * sum((p ** 2).sum() for p in self.model.parameters())
+
+    def after_step(self):
+        self.after_steps += 1
+
+    def consolidate(self, x, y, classes=None, generator=None):
+        self.consolidated.append((len(x), sorted(set(y.tolist())), classes))
+
+    def state_bytes(self):
+        return 11
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+def _pull_method(strength, holder):
+    def factory(model, lr, options):
+        holder.append(Pull(model, strength))
+        return Learner(torch.optim.SGD(model.parameters(), lr=lr), holder[-1])
+
+    return Method("pull", "SGD with a fake regulariser that pulls the weights to zero.", {"lr": 0.1}, factory)
+
+
+def test_the_loop_calls_the_regulariser_hooks():
+    held = []
+    r = run(_pull_method(0.0, held), "split-digits", progress=False)
+    reg = held[0]
+    # penalty and after_step once per step, consolidate once per task with that task's training data
+    assert reg.penalties == reg.after_steps == r.n_steps
+    assert [c[1] for c in reg.consolidated] == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    assert [c[0] for c in reg.consolidated] == [252, 252, 254, 252, 248] and reg.consolidated[0][2] == [0, 1]
+    assert r.state_bytes == 11  # SGD keeps nothing; the regulariser's bytes are counted
+    # the penalty is added to the loss: a strong pull shrinks the weights after the first task
+    strong = []
+    run(_pull_method(1.0, strong), "split-digits", progress=False)
+    norm = [sum(float((p.detach() ** 2).sum()) for p in h.model.parameters()) for h in (reg, strong[0])]
+    assert norm[1] < 0.5 * norm[0]
+
+
+def test_compare_runs_method_objects_outside_the_registry():
+    custom = Method("sgd-half", "SGD at half the learning rate (not registered).", {"lr": 0.05, "momentum": 0.0},
+                    get_method("sgd").factory)
+    assert "sgd-half" not in list_methods()
+    rs = compare([custom, "sgd"], seeds=(0,), options={"momentum": 0.5}, progress=False,
+                 sequence_options={"n_tasks": 2})
+    assert [(r.method, r.config["lr"], r.config["options"]["momentum"]) for r in rs] == [
+        ("sgd-half", 0.05, 0.5), ("sgd", 0.1, 0.5)]
+    per = compare([custom], seeds=[np.int64(1)], lr={"sgd-half": 0.2}, options={"sgd-half": {"momentum": 0.9}},
+                  progress=False, sequence_options={"n_tasks": 2})
+    assert (per[0].seed, per[0].config["lr"], per[0].config["options"]["momentum"]) == (1, 0.2, 0.9)
+    assert compare("sgd", seeds=(0,), progress=False, sequence_options={"n_tasks": 2})[0].method == "sgd"
+
+
+def test_route_options_flat_per_method_and_aliases():
+    assert route_options(["sgd", "ewc", "classp"], {"lam": 5, "momentum": 0.9, "threshold": 1e-5}) == {
+        "sgd": {"momentum": 0.9}, "ewc": {"lam": 5, "momentum": 0.9}, "classp": {"threshold": 1e-5}}
+    # eps reaches reference as epsilon (the released code's name) unless epsilon is given too
+    assert route_options(["classp", "reference", "adam"], {"eps": 1e-6}) == {
+        "classp": {"eps": 1e-6}, "reference": {"epsilon": 1e-6}, "adam": {"eps": 1e-6}}
+    assert route_options(["classp", "reference"], {"eps": 1e-6, "epsilon": 1e-3}) == {
+        "classp": {"eps": 1e-6}, "reference": {"epsilon": 1e-3}}
+    assert route_options(["sgd", "ewc"], {"ewc": {"lam": 3}}) == {"sgd": {}, "ewc": {"lam": 3}}
+    assert route_options(["sgd"], None) == {"sgd": {}}
+
+
+@pytest.mark.parametrize("methods, options, message", [
+    (["sgd"], {"lam": 1.0}, r"option\(s\) 'lam' accepted by none of the methods sgd; their options: momentum"),
+    (["sgd", "adam"], {"threshold": 1.0, "lam": 2},
+     r"'threshold', 'lam' accepted by none of the methods sgd, adam; their options: beta1, beta2, eps, momentum"),
+    (["sgd"], {"ewc": {"lam": 3}}, r"options given for method\(s\) 'ewc', which are not among the methods compared"),
+    ([], {}, "at least one method"),
+    (["nope"], {}, "unknown method 'nope'"),
+])
+def test_route_options_refusals(methods, options, message):
+    with pytest.raises(ValueError, match=message):
+        route_options(methods, options)
+
+
+def test_compare_refusals():
+    with pytest.raises(ValueError, match=r"lr given for method\(s\) 'adam'"):
+        compare(["sgd"], seeds=(0,), lr={"adam": 0.1}, progress=False)
+    with pytest.raises(ValueError, match="at least one seed"):
+        compare(["sgd"], seeds=(), progress=False)
+    with pytest.raises(ValueError, match=r"^seeds\[1\] must be an integer >= 0; got -1$"):
+        compare(["sgd"], seeds=(0, -1), progress=False)
+    with pytest.raises(ValueError, match="either checkpoint_dir"):
+        compare(["sgd"], seeds=(0,), checkpoint_dir="x", checkpoint="y", progress=False)
+
+
+def test_compare_checkpoints_every_run_and_resumes(tmp_path):
+    first = compare(["sgd", "adam"], seeds=(0, 1), progress=False, checkpoint_dir=tmp_path,
+                    sequence_options={"n_tasks": 2})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "adam-split-digits-seed0.pt", "adam-split-digits-seed1.pt", "sgd-split-digits-seed0.pt",
+        "sgd-split-digits-seed1.pt"]
+    calls = []
+    again = compare(["sgd", "adam"], seeds=(0, 1), progress=False, checkpoint_dir=tmp_path,
+                    sequence_options={"n_tasks": 2}, callback=calls.append)
+    assert calls == []  # finished checkpoints: nothing trained again
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a.accuracy_matrix, b.accuracy_matrix)
 
 
 def test_compare_and_summarize():

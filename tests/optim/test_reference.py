@@ -119,3 +119,13 @@ def test_average_grad_sum():
     w.grad = torch.tensor([1.0, -1.0, 2.0, 0.0])
     opt.step()
     assert opt.average_grad_sum() == pytest.approx(1.0)
+
+
+def test_upstream_schedule_checks_the_task_index():
+    import numpy as np
+
+    assert ReferenceCLASSP.upstream_cv_schedule(np.int64(0))["apply_scaling"] is False
+    assert ReferenceCLASSP.upstream_cv_schedule(torch.tensor(2)) == dict(threshold=0, apply_scaling=True)
+    for bad in (-1, True, 1.0):
+        with pytest.raises(ValueError, match=r"^task_index must be an integer >= 0; got "):
+            ReferenceCLASSP.upstream_cv_schedule(bad)

@@ -72,7 +72,7 @@ def test_effective_lr_frame_takes_numpy_numbers_and_0d_tensors():
     ({"power": 0}, "power must be a number > 0; got 0"),
     ({"power": "2"}, "power must be a number > 0; got '2'"),
     ({"power": float("nan")}, "power must be a finite number > 0; got nan"),
-    ({"grad": np.bool_(True)}, "grad must be a number > 0; got True"),
+    ({"grad": np.bool_(True)}, f"grad must be a number > 0; got {np.bool_(True)!r}"),
     ({"lr": -0.1}, "lr must be a number > 0; got -0.1"),
     ({"eps": -1e-8}, "eps must be a number >= 0; got -1e-08"),
     ({"steps": 2.0}, "steps must be an integer in [2, 100000]; got 2.0"),
