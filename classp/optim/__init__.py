@@ -7,7 +7,8 @@ practitioner who wants only the optimizer needs nothing of the lab.
 - :mod:`classp.optim.reference`: the released code, for comparison;
 - :func:`state_bytes`: the bytes any optimizer keeps in its state (one measure for every optimizer).
 """
-from .classp import CLASSP, DEFAULTS, NonFiniteGradientError, state_bytes
+from .classp import CLASSP, DEFAULTS, SUPPORTED_DTYPES, NonFiniteGradientError, accumulator_dtype, state_bytes
 from .reference import ReferenceCLASSP
 
-__all__ = ["CLASSP", "ReferenceCLASSP", "NonFiniteGradientError", "DEFAULTS", "state_bytes"]
+__all__ = ["CLASSP", "ReferenceCLASSP", "NonFiniteGradientError", "DEFAULTS", "SUPPORTED_DTYPES", "accumulator_dtype",
+           "state_bytes"]

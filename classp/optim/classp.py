@@ -14,14 +14,34 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from .._validation import check_bool, check_choice, check_number
-from .functional import classp_update, compiled_update
+from .functional import classp_update, classp_update_foreach, classp_update_fused
 
-__all__ = ["CLASSP", "NonFiniteGradientError", "DEFAULTS", "state_bytes"]
+__all__ = ["CLASSP", "NonFiniteGradientError", "DEFAULTS", "SUPPORTED_DTYPES", "accumulator_dtype",
+           "state_bytes"]
 
 #: Default hyper-parameters of :class:`CLASSP` (see the class docstring for why).
 DEFAULTS = dict(lr=0.03, threshold=1e-6, power=1.0, eps=1e-8)
 
 _ACCUMULATE = ("updated", "always")
+
+#: Parameter dtypes CLASSP updates (complex ones through their real views).
+SUPPORTED_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64,
+                    torch.complex128)
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def accumulator_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype of the accumulator ``"grad_sum"`` kept for a parameter of ``dtype``.
+
+    float32 for float16 and bfloat16 weights (their own resolution would stop the sum growing:
+    bfloat16 cannot add 0.01 to 4), the parameter's dtype otherwise.
+
+    >>> accumulator_dtype(torch.bfloat16)
+    torch.float32
+    >>> accumulator_dtype(torch.float64)
+    torch.float64
+    """
+    return torch.float32 if dtype in _LOW_PRECISION else dtype
 
 
 def state_bytes(optimizer: Optimizer) -> int:
@@ -60,6 +80,10 @@ def _validate_group(group: dict) -> None:
     check_number("eps", group["eps"], 0.0)
     check_bool("decay", group["decay"])
     check_choice("accumulate", group["accumulate"], _ACCUMULATE)
+    for flag in ("maximize", "check_finite", "compile"):
+        check_bool(flag, group[flag])
+    if group["foreach"] is not None:
+        check_choice("foreach", group["foreach"], (None, True, False))
 
 
 class CLASSP(Optimizer):
@@ -97,7 +121,7 @@ class CLASSP(Optimizer):
         Parameters or parameter groups (dicts), as for any ``torch.optim`` optimizer. Each group may
         set its own ``lr``, ``threshold``, ``power``, ``eps``, ``decay`` and ``accumulate``.
     lr : float, default 0.03
-        Base learning rate :math:`\alpha \ge 0`. With ``decay=True`` no single step of a weight is
+        Base learning rate :math:`\alpha \ge 0` (Python or numpy number, or a one-element tensor). With ``decay=True`` no single step of a weight is
         larger than ``lr`` (:math:`|g_t| \le (\epsilon+S_t)^{1/p}`), so ``lr`` is the largest step.
     threshold : float, default 1e-6
         :math:`\tau \ge 0`: a weight moves only where :math:`g^2 > \tau`.
@@ -112,11 +136,27 @@ class CLASSP(Optimizer):
         :math:`\alpha g`, while :math:`S` still accumulates.
     accumulate : {"updated", "always"}, default "updated"
         Which gradients enter :math:`S` (see above).
+    maximize : bool, default False
+        Maximise the objective instead (the update uses :math:`-g`), as in ``torch.optim``.
+    foreach : bool or None, default None
+        Use the multi-tensor kernel (:func:`~classp.optim.functional.classp_update_foreach`, a few
+        ``torch._foreach_*`` launches per dtype instead of several per tensor). ``None`` chooses as
+        torch's own optimizers do: foreach when every parameter is a plain tensor on a device with
+        foreach kernels (CUDA, XPU, ...), the single-tensor kernel otherwise (CPU).
+    check_finite : bool, default True
+        Refuse a step whose gradients hold NaN or infinity, before anything changes (see "Bad
+        input"). It is one extra read of every gradient; turn it off if you check elsewhere
+        (e.g. ``torch.amp.GradScaler``).
     compile : bool, default False
-        Opt-in fused path: the update of each parameter group is compiled with ``torch.compile``
-        into one pass that reads the weight, its gradient and its accumulator and writes the
-        weight and the accumulator (a one-off compile of tens of seconds per group, again when the
-        group's shapes change). Same results up to floating point rounding.
+        Run the update of each parameter group as one ``torch.compile``-d function
+        (:func:`~classp.optim.functional.classp_update_fused`: one pass that reads the weight, its
+        gradient and its accumulator and writes the weight and the accumulator), compiled on the
+        first step (tens of seconds) and again only when shapes, dtypes or the other
+        hyper-parameters change: the learning rate enters as a tensor, so a scheduler does not
+        recompile it. Same results up to floating point rounding.
+
+    All options are stored in ``defaults`` and in every parameter group, so ``state_dict``,
+    ``copy.deepcopy`` and ``pickle`` keep them.
 
     Notes
     -----
@@ -134,14 +174,25 @@ class CLASSP(Optimizer):
     :math:`\alpha\,\mathrm{sign}(g)`, so 0.2 throws the weights of a small network far at their
     first update. ``eps`` only guards against a zero denominator.
 
-    **State** per parameter: ``"grad_sum"`` (:math:`S`, one float per weight, like AdaGrad) and
-    ``"step"`` (a scalar tensor).
+    **State** per parameter: ``"grad_sum"`` (:math:`S`, one number per weight, like AdaGrad's sum)
+    and ``"step"`` (a scalar float32 tensor). ``"grad_sum"`` has the parameter's dtype, except for
+    float16 and bfloat16 parameters, whose accumulator is float32: **4 bytes per weight** for
+    float32, float16 and bfloat16 weights alike (8 for float64 and complex64). The update is
+    computed in the accumulator's dtype (the gradient upcast, so the mask of a small float16
+    gradient is the mask of its exact value) and rounded once into the weight. A ``state_dict``
+    round trip keeps the accumulator's dtype.
+
+    **Complex parameters** are updated through their real views (``torch.view_as_real``), as torch's
+    Adagrad does: the real and the imaginary part are two weights. The supported parameter dtypes
+    are :data:`SUPPORTED_DTYPES`.
 
     **Bad input.** Invalid hyper-parameters raise ``ValueError`` naming the parameter and the
-    accepted range, at construction and in :meth:`add_param_group`. A sparse gradient raises
-    ``RuntimeError``. A NaN or infinite gradient in any parameter raises
-    :class:`NonFiniteGradientError` before anything changes: no parameter and no state moves in
-    that step.
+    accepted range, at construction and in :meth:`add_param_group`. Every gradient is checked
+    before anything changes: a sparse gradient raises ``RuntimeError``, a parameter of an
+    unsupported dtype ``TypeError``, an accumulator of the wrong shape or dtype (a state dict of
+    another model) ``RuntimeError``, and a NaN or infinite gradient (with ``check_finite=True``)
+    :class:`NonFiniteGradientError`; a refused step leaves every parameter, every state tensor and
+    every step counter as it was.
 
     Examples
     --------
@@ -156,11 +207,12 @@ class CLASSP(Optimizer):
     def __init__(self, params: Iterable, lr: float = DEFAULTS["lr"],
                  threshold: float = DEFAULTS["threshold"], power: float = DEFAULTS["power"],
                  eps: float = DEFAULTS["eps"], decay: bool = True, accumulate: str = "updated",
-                 *, compile: bool = False):
+                 *, maximize: bool = False, foreach: Optional[bool] = None, check_finite: bool = True,
+                 compile: bool = False):
         defaults = dict(lr=lr, threshold=threshold, power=power, eps=eps, decay=decay,
-                        accumulate=accumulate)
+                        accumulate=accumulate, maximize=maximize, foreach=foreach,
+                        check_finite=check_finite, compile=compile)
         _validate_group(defaults)
-        self._compile = check_bool("compile", compile)
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict) -> None:
@@ -172,40 +224,49 @@ class CLASSP(Optimizer):
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
-        self.__dict__.setdefault("_compile", False)
-        for group in self.param_groups:
-            group.setdefault("decay", True)
-            group.setdefault("accumulate", "updated")
+        for group in self.param_groups:  # optimizers pickled by older versions
+            for key, value in _OPTIONS.items():
+                group.setdefault(key, value)
+        for key, value in _OPTIONS.items():
+            self.defaults.setdefault(key, value)
 
-    def _active(self):
-        """(group, param) pairs with a gradient, after checking every gradient first."""
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load a state dict, keeping each accumulator in :func:`accumulator_dtype` of its parameter.
+
+        (``torch.optim.Optimizer.load_state_dict`` casts floating state to the parameter's dtype,
+        which would round the float32 accumulator of a float16 weight to float16.)
+        """
+        sums = {k: v["grad_sum"] for k, v in state_dict["state"].items()
+                if isinstance(v, dict) and isinstance(v.get("grad_sum"), Tensor)}
+        super().load_state_dict(state_dict)
+        saved_ids = [i for g in state_dict["param_groups"] for i in g["params"]]
+        params = [p for g in self.param_groups for p in g["params"]]
+        for i, p in zip(saved_ids, params):
+            if i in sums and p in self.state:
+                self.state[p]["grad_sum"] = sums[i].to(device=p.device, dtype=accumulator_dtype(p.dtype),
+                                                       copy=True)
+
+    def _active(self) -> list:
+        """``(group, param)`` pairs with a gradient, after checking every one of them (nothing changes here)."""
         pairs = []
         for gi, group in enumerate(self.param_groups):
             for pi, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
+                where = f"group {gi}, parameter {pi}"
                 if p.grad.is_sparse:
-                    raise RuntimeError("CLASSP does not support sparse gradients "
-                                       f"(group {gi}, parameter {pi}); use dense gradients")
+                    raise RuntimeError(f"CLASSP does not support sparse gradients ({where}); use dense gradients")
+                if p.dtype not in SUPPORTED_DTYPES:
+                    raise TypeError(f"CLASSP updates parameters of dtype {', '.join(map(str, SUPPORTED_DTYPES))}; "
+                                    f"got {p.dtype} ({where})")
+                s = self.state[p].get("grad_sum") if p in self.state else None
+                if s is not None and (s.shape != p.shape or s.dtype != accumulator_dtype(p.dtype)):
+                    raise RuntimeError(
+                        f"CLASSP state of {where} does not fit its parameter: grad_sum has shape "
+                        f"{tuple(s.shape)} and dtype {s.dtype}, expected {tuple(p.shape)} and "
+                        f"{accumulator_dtype(p.dtype)} (a state dict of another model?)")
                 pairs.append((gi, pi, group, p))
-        if not pairs:
-            return pairs
-        # A sum is finite only if every term is (NaN and inf propagate), and it costs one fast
-        # read pass in the gradient's own dtype; only when it is not finite do we look closer (a
-        # huge but finite gradient can overflow the sum without being bad).
-        sums = torch.stack([p.grad.sum() for _, _, _, p in pairs])
-        if bool(torch.isfinite(sums).all()):
-            return pairs
-        bad = [(gi, pi, tuple(p.shape), int((~torch.isfinite(p.grad)).sum()))
-               for gi, pi, _, p in pairs]
-        bad = [b for b in bad if b[3] > 0]
-        if bad:
-            where = "; ".join(f"group {gi} parameter {pi} (shape {shape}): {n} non-finite values"
-                              for gi, pi, shape, n in bad)
-            raise NonFiniteGradientError(
-                "CLASSP step refused: non-finite gradient (NaN or inf) in " + where
-                + ". No parameter and no optimizer state was changed. Check the loss and the "
-                "learning rate, or skip this batch.")
+        _check_finite([(gi, pi, p) for gi, pi, group, p in pairs if group["check_finite"]])
         return pairs
 
     @torch.no_grad()
@@ -224,34 +285,99 @@ class CLASSP(Optimizer):
         Raises
         ------
         NonFiniteGradientError
-            When any gradient holds NaN or infinity; nothing is changed.
-        RuntimeError
-            For a sparse gradient.
+            When any gradient holds NaN or infinity (with ``check_finite=True``); nothing is changed.
+        RuntimeError, TypeError
+            For a sparse gradient, an unsupported dtype or a state that does not fit; nothing is changed.
         """
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        pairs = self._active()
         by_group: dict = {}
-        for gi, _, group, p in pairs:
+        for gi, _, group, p in self._active():  # every check first; from here on nothing is refused
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = torch.tensor(0.0)
-                state["grad_sum"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["grad_sum"] = torch.zeros_like(p, dtype=accumulator_dtype(p.dtype),
+                                                     memory_format=torch.preserve_format)
             state["step"] += 1
             by_group.setdefault(gi, (group, []))[1].append(p)
         for group, params in by_group.values():
-            hp = dict(lr=float(group["lr"]), threshold=float(group["threshold"]), power=float(group["power"]),
-                      eps=float(group["eps"]), decay=group["decay"], accumulate=group["accumulate"])
-            sums = [self.state[p]["grad_sum"] for p in params]
-            if self._compile:  # one compiled call per group (recompiled when its shapes change)
-                compiled_update()(params, [p.grad for p in params], sums, **hp)
-            else:
-                for p, s in zip(params, sums):
-                    classp_update(p, p.grad, s, **hp)
+            self._update_group(group, params)
         return loss
+
+    def _update_group(self, group: dict, params: list) -> None:
+        """The group's kernel on the real views of its parameters, gradients and accumulators."""
+        ws = [_real(p) for p in params]
+        gs = [_real(p.grad) for p in params]
+        ss = [_real(self.state[p]["grad_sum"]) for p in params]
+        hp = dict(threshold=float(group["threshold"]), power=float(group["power"]), eps=float(group["eps"]),
+                  decay=group["decay"], accumulate=group["accumulate"], maximize=group["maximize"])
+        lr = float(group["lr"])
+        if group["compile"]:
+            self._compiled()(ws, gs, ss, torch.tensor(lr, dtype=torch.float64), **hp)
+        elif group["foreach"] or (group["foreach"] is None and _default_foreach(params)):
+            classp_update_foreach(ws, gs, ss, lr=lr, **hp)
+        else:
+            for w, g, s in zip(ws, gs, ss):
+                classp_update(w, g, s, lr=lr, **hp)
+
+    def _compiled(self) -> Callable:
+        """This optimizer's compiled :func:`~classp.optim.functional.classp_update_fused`, made at first use.
+
+        Kept on the instance (not pickled or copied: ``Optimizer.__getstate__`` keeps defaults,
+        state and groups only), so it lives as long as the optimizer.
+        """
+        fn = self.__dict__.get("_compiled_update")
+        if fn is None:
+            fn = torch.compile(classp_update_fused, dynamic=False, fullgraph=True)
+            self.__dict__["_compiled_update"] = fn
+        return fn
 
     def state_bytes(self) -> int:
         """Bytes held in the optimizer state (the accumulators and step counters); see :func:`state_bytes`."""
         return state_bytes(self)
+
+
+#: The options added after the first version, with their defaults (filled into old pickles).
+_OPTIONS = dict(decay=True, accumulate="updated", maximize=False, foreach=None, check_finite=True, compile=False)
+
+
+def _real(t: Tensor) -> Tensor:
+    """``t`` itself, or its real view if it is complex (two real numbers per element)."""
+    return torch.view_as_real(t) if t.is_complex() else t
+
+
+def _default_foreach(params: list) -> bool:
+    """Torch's default: foreach when every parameter is a plain tensor on a device with foreach kernels.
+
+    (The rule of ``torch.optim.optimizer._default_to_fused_or_foreach``: CUDA, XPU and the
+    registered private-use backend have foreach kernels; on the CPU torch's optimizers default to
+    the single-tensor path.)
+    """
+    devices = ("cuda", "xpu", torch._C._get_privateuse1_backend_name())
+    return all(type(p) in (Tensor, torch.nn.Parameter) and p.device.type in devices for p in params)
+
+
+def _check_finite(items: list) -> None:
+    """Raise :class:`NonFiniteGradientError` naming every ``(group, parameter)`` whose gradient is not finite.
+
+    A sum is finite only if every term is (NaN and inf propagate), so one fast reduction per
+    gradient (accumulated in float32 at least, so float16 sums do not overflow) decides; only when
+    one is not finite are the tensors looked at closely (a huge but finite gradient can overflow
+    the sum without being bad).
+    """
+    if not items:
+        return
+    sums = torch.stack([_real(p.grad).sum(dtype=accumulator_dtype(_real(p).dtype)) for _, _, p in items])
+    if bool(torch.isfinite(sums).all()):
+        return
+    bad = [(gi, pi, tuple(p.shape), int((~torch.isfinite(p.grad)).sum())) for gi, pi, p in items]
+    bad = [b for b in bad if b[3] > 0]
+    if bad:
+        where = "; ".join(f"group {gi} parameter {pi} (shape {shape}): {n} non-finite values"
+                          for gi, pi, shape, n in bad)
+        raise NonFiniteGradientError(
+            "CLASSP step refused: non-finite gradient (NaN or inf) in " + where
+            + ". No parameter and no optimizer state was changed. Check the loss and the "
+            "learning rate, or skip this batch.")

@@ -327,30 +327,8 @@ def test_threshold_changes_the_trajectory():
     assert not torch.equal(finals[1], finals[2])
 
 
-# ------------------------------------------------------------------ the fused (compiled) kernel
-@pytest.mark.parametrize("power", [0.5, 1.0, 2.0, 3.0])
-@pytest.mark.parametrize("accumulate", ["updated", "always"])
-@pytest.mark.parametrize("decay", [True, False])
-@pytest.mark.parametrize("eps", [1e-3, 0.0])
-def test_fused_kernel_equals_the_eager_kernel(power, accumulate, decay, eps):
-    """The function CLASSP(compile=True) compiles computes the eager kernel's update, uncompiled."""
-    from classp.optim.functional import classp_update as _classp_update, classp_update_fused as _classp_update_fused
-
-    gen = torch.Generator().manual_seed(0)
-    w0 = torch.randn(40, 7, generator=gen, dtype=torch.float64)
-    grads = [torch.randn(40, 7, generator=gen, dtype=torch.float64) * 0.3 for _ in range(4)]
-    grads[1][0, :3] = 0.0  # weights with no gradient (0/0 when eps = 0)
-    kw = dict(lr=0.1, threshold=0.04, power=power, eps=eps, decay=decay, accumulate=accumulate)
-    w_e, s_e, w_f, s_f = w0.clone(), torch.zeros_like(w0), w0.clone(), torch.zeros_like(w0)
-    for g in grads:
-        _classp_update(w_e, g, s_e, **kw)
-        _classp_update_fused(w_f, g, s_f, **kw)
-        torch.testing.assert_close(s_f, s_e, rtol=1e-12, atol=0)
-        torch.testing.assert_close(w_f, w_e, rtol=1e-12, atol=1e-15)
-    assert torch.isfinite(w_f).all()
-    assert not torch.equal(w_f, w0)
-
-
+# ------------------------------------------------------------------ the compiled path
+# (the kernels against each other for every option and dtype: test_functional.py)
 @pytest.mark.slow
 def test_compile_true_follows_the_eager_trajectory():
     """CLASSP(compile=True) (torch.compile of the fused kernel) matches the default path."""
