@@ -10,11 +10,12 @@ import json
 import os
 import re
 import stat
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Callable, IO
 
-__all__ = ["atomic_write", "write_text", "write_json", "dumps_json"]
+__all__ = ["atomic_write", "write_text", "write_json", "dumps_json", "check_writable"]
 
 _NUMBER_LIST = re.compile(r"\[\s*((?:-?[0-9][0-9.eE+-]*|null)(?:,\s*(?:-?[0-9][0-9.eE+-]*|null))*)\s*\]")
 
@@ -82,3 +83,34 @@ def write_json(path, doc) -> Path:
     Raises ``ValueError`` for NaN or infinite numbers before anything is written.
     """
     return write_text(path, dumps_json(doc) + "\n")
+
+
+def check_writable(name: str, path, *, folder: bool = False) -> Path:
+    """Check before any work that ``path`` can be written, so that a long run is not lost at the end.
+
+    ``path`` must not be a folder (or, with ``folder=True``, must not be a file), nothing on the way
+    to it may be a file, and the nearest existing folder must accept a new file (tried for real:
+    a read-only file system or folder is found too). Refusals are ``ValueError`` naming ``name``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` (``~`` expanded).
+    """
+    path = Path(path).expanduser()
+    if folder and path.exists() and not path.is_dir():
+        raise ValueError(f"{name} must be a folder; got the file {path}")
+    if not folder and path.is_dir():
+        raise ValueError(f"{name} must be a file name; got the folder {path}")
+    probe = path if folder else path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"{name} must be a path that can be created; got {path} ({probe} is a file)")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=probe, prefix=".classp-write-test-")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise ValueError(f"{name} must be in a writable folder; got {path} ({probe}: {exc.strerror})") from None
+    return path

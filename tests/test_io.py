@@ -97,3 +97,38 @@ def test_a_failing_replace_keeps_the_old_file_and_removes_the_temporary(tmp_path
         write_json(path, {"a": [4]})
     assert json.loads(path.read_text())["a"] == [1, 2, 3]
     assert sorted(p.name for p in path.parent.iterdir()) == ["doc.json"]
+
+
+def test_check_writable_names_the_argument_and_the_problem(tmp_path):
+    import re
+
+    from classp._io import check_writable
+
+    (tmp_path / "file").write_text("x")
+    assert check_writable("--out", tmp_path / "new" / "r.json") == tmp_path / "new" / "r.json"
+    assert not (tmp_path / "new").exists()  # checked, nothing created
+    assert check_writable("--checkpoint-dir", tmp_path / "ckpt", folder=True) == tmp_path / "ckpt"
+    for args, message in [
+        (("--out", tmp_path), f"--out must be a file name; got the folder {tmp_path}"),
+        (("--out", tmp_path / "file" / "r.json"),
+         f"--out must be a path that can be created; got {tmp_path}/file/r.json ({tmp_path}/file is a file)"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            check_writable(*args)
+    with pytest.raises(ValueError, match=re.escape(f"--checkpoint-dir must be a folder; got the file {tmp_path}/file")):
+        check_writable("--checkpoint-dir", tmp_path / "file", folder=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # the probe left nothing behind
+
+
+def test_check_writable_finds_a_folder_it_cannot_write(tmp_path, monkeypatch):
+    import tempfile
+
+    from classp._io import check_writable
+
+    def read_only(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(ValueError, match=f"--out must be in a writable folder; got {tmp_path}/r.json "
+                                         rf"\({tmp_path}: Permission denied\)"):
+        check_writable("--out", tmp_path / "r.json")

@@ -1,6 +1,7 @@
 """classp._validation: one checker, one message format, numbers as numpy and torch users pass them."""
 from __future__ import annotations
 
+import re
 import math
 
 import numpy as np
@@ -99,3 +100,14 @@ def test_describe_range():
     assert describe_range() == ""
     assert describe_range(1e-8, None) == ">= 1e-08"
     assert describe_range(None, 1, high_open=True) == "< 1"
+
+
+def test_check_distinct_and_exact_integer_bounds():
+    from classp._validation import MAX_SEED, check_distinct
+
+    assert check_distinct("seeds", (0, 1, 2)) == [0, 1, 2]
+    with pytest.raises(ValueError, match=re.escape("methods must be distinct (each one is counted once); got "
+                                                   "['sgd', 'adam', 'sgd'] ('sgd' repeats)")):
+        check_distinct("methods", ["sgd", "adam", "sgd"])
+    with pytest.raises(ValueError, match=re.escape("seed must be an integer in [0, 4294967295]; got 4294967296")):
+        check_int("seed", MAX_SEED + 1, 0, MAX_SEED)

@@ -93,8 +93,15 @@ def default_root() -> Path:
 
 
 def resolve_root(root) -> Path:
-    """``root`` as a path (``~`` expanded), or :func:`default_root` if it is None."""
-    return default_root() if root is None else Path(root).expanduser()
+    """``root`` as a path (``~`` expanded), or :func:`default_root` if it is None.
+
+    Raises ``ValueError`` if it names an existing file (a data folder must be a folder).
+    """
+    path = default_root() if root is None else Path(root).expanduser()
+    if path.exists() and not path.is_dir():
+        name = "root" if root is not None else "CLASSP_DATA" if os.environ.get("CLASSP_DATA") else "the data folder"
+        raise ValueError(f"{name} must be a folder; got the file {path}")
+    return path
 
 
 def _stratified_take(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

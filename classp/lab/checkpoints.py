@@ -9,6 +9,7 @@ differ (:func:`fingerprint` lists the settings that must agree).
 """
 from __future__ import annotations
 
+import pickle
 
 import torch
 
@@ -59,7 +60,7 @@ def read_checkpoint(path, config: dict) -> dict:
         If the file is not a classp checkpoint, or was written by a run with other settings (the
         message lists each differing setting with both values).
     """
-    st = torch.load(path, weights_only=True)
+    st = _safe_load(path)
     if not isinstance(st, dict) or st.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not a classp checkpoint of format {CHECKPOINT_FORMAT!r}")
     mine, theirs = fingerprint(config), st.get("fingerprint") or {}
@@ -69,6 +70,24 @@ def read_checkpoint(path, config: dict) -> dict:
         raise ValueError(f"{path}: the checkpoint was written by a run with other settings ({details}); "
                          "use the same settings or another checkpoint path")
     return st
+
+
+def _safe_load(path):
+    """``torch.load(path, weights_only=True)``, any failure reported as one line naming ``path``.
+
+    torch's own messages are not passed on: for a file holding other objects they advise
+    ``weights_only=False``, which would run code from the file.
+    """
+    try:
+        return torch.load(path, weights_only=True)
+    except pickle.UnpicklingError:
+        reason = "not a file of tensors and plain values; a safe load refuses it"
+    except Exception as exc:  # torch raises EOFError, RuntimeError, OSError, ... for damaged files
+        if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError)):
+            raise
+        reason = f"the file is empty, truncated or damaged ({type(exc).__name__})"
+    raise ValueError(f"{path}: not a readable classp checkpoint ({reason}); delete it to start the run afresh, "
+                     "or choose another checkpoint path")
 
 
 def _plain(v):

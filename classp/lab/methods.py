@@ -37,7 +37,7 @@ from ..optim import ReferenceCLASSP, state_bytes
 
 # state_bytes lives in classp.optim (one measure for every optimizer); it is named here too because
 # chapter readers found it here first.
-__all__ = ["Method", "Learner", "get_method", "list_methods", "MAIN_METHODS", "state_bytes"]
+__all__ = ["Method", "Learner", "get_method", "list_methods", "MAIN_METHODS", "OPTION_RANGES", "state_bytes"]
 
 
 class Learner:
@@ -184,6 +184,9 @@ class Method:
         merged.update(options)
         if lr is not None:
             merged["lr"] = lr
+        for key, rng in OPTION_RANGES.items():
+            if key in merged:
+                merged[key] = check_number(key, merged[key], **rng)
         return check_number("lr", merged.pop("lr"), 0, low_open=True), merged
 
     def make(self, model: nn.Module, lr: float | None = None, options: dict | None = None,
@@ -202,6 +205,18 @@ class Method:
         """
         lr_value, opts = self.resolve(lr, options, sequence)
         return self.factory(model, lr_value, opts)
+
+
+#: Ranges of the torch optimizers' options, checked before an optimizer is built (torch checks
+#: only some, and an infinite momentum would surface later as a diverging loss); CLASSP and the
+#: regularisers check their own.
+OPTION_RANGES = {
+    "momentum": dict(low=0, high=1, high_open=True),
+    "beta1": dict(low=0, high=1, high_open=True),
+    "beta2": dict(low=0, high=1, high_open=True),
+    "eps": dict(low=0),
+    "initial_accumulator_value": dict(low=0),
+}
 
 
 # ---------------------------------------------------------------------------------- factories

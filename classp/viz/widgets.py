@@ -109,9 +109,9 @@ class EffectiveLrExplorer(widgets.VBox):
 
     def __init__(self, lr: float = 0.03, eps: float = 1e-8, steps: int = 200, power: float = 2.0,
                  grad: float = 1.0, dpi: int = 80):
-        lr = check_number("lr", lr, 0, low_open=True)
-        power = check_number("power", power, 0, low_open=True)
-        grad = check_number("grad", grad, 0, low_open=True)
+        # the sliders' ranges: a value outside is refused, never clamped silently by the slider
+        lr, power = check_number("lr", lr, 1e-3, 1), check_number("power", power, 0.25, 4)
+        grad = check_number("grad", grad, 0.01, 100)
         self._eps, self._steps = check_number("eps", eps, 0), check_int("steps", steps, 2, 100_000)
         self._dpi = check_number("dpi", dpi, 10, 600)
         style = {"description_width": "9em"}
@@ -152,15 +152,15 @@ def effective_lr_explorer(lr: float = 0.03, eps: float = 1e-8, steps: int = 200,
     Parameters
     ----------
     lr : float, default 0.03
-        Initial learning rate (> 0).
+        Initial learning rate, in [0.001, 1] (the slider's range).
     eps : float, default 1e-8
         CLASSP's eps (>= 0).
     steps : int, default 200
         Steps drawn (2..100,000).
     power : float, default 2.0
-        Initial p (> 0; the slider spans 0.25..4).
+        Initial p, in [0.25, 4] (the slider's range).
     grad : float, default 1.0
-        Initial |g| (> 0; the slider spans 0.01..100).
+        Initial |g|, in [0.01, 100] (the slider's range).
     dpi : int, default 80
         Resolution of the figure.
 

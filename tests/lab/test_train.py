@@ -184,8 +184,8 @@ def test_resume_refuses_other_settings(tmp_path):
     ({"sequence": "nope"}, "nope"),
     ({"batch_size": 0}, r"^batch_size must be an integer >= 1; got 0$"),
     ({"batch_size": 32.0}, r"^batch_size must be an integer >= 1; got 32.0$"),
-    ({"seed": -1}, r"^seed must be an integer >= 0; got -1$"),
-    ({"seed": True}, r"^seed must be an integer >= 0; got True$"),
+    ({"seed": -1}, r"^seed must be an integer in \[0, 4294967295\]; got -1$"),
+    ({"seed": True}, r"^seed must be an integer in \[0, 4294967295\]; got True$"),
     ({"epochs": 0}, r"^epochs must be an integer >= 1; got 0$"),
     ({"epochs": [1, 1, 0, 1, 1]}, r"^epochs\[2\] must be an integer >= 1; got 0$"),
     ({"epochs": [1, 2]}, "one per task"),
@@ -314,7 +314,7 @@ def test_compare_refusals():
         compare(["sgd"], seeds=(0,), lr={"adam": 0.1}, progress=False)
     with pytest.raises(ValueError, match="at least one seed"):
         compare(["sgd"], seeds=(), progress=False)
-    with pytest.raises(ValueError, match=r"^seeds\[1\] must be an integer >= 0; got -1$"):
+    with pytest.raises(ValueError, match=r"^seeds\[1\] must be an integer in \[0, 4294967295\]; got -1$"):
         compare(["sgd"], seeds=(0, -1), progress=False)
     with pytest.raises(ValueError, match="either checkpoint_dir"):
         compare(["sgd"], seeds=(0,), checkpoint_dir="x", checkpoint="y", progress=False)
@@ -359,3 +359,44 @@ def test_progress_bar_can_be_shown_and_silenced(capsys):
     assert "sgd · split-digits · seed 0" in capsys.readouterr().err
     run("sgd", progress=False)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(methods=["sgd", "sgd"]), "methods must be distinct (each one is counted once); got ['sgd', 'sgd'] ('sgd' repeats)"),
+    (dict(methods=["sgd"], seeds=[1, 2, 1]), "seeds must be distinct (each one is counted once); got [1, 2, 1] (1 repeats)"),
+])
+def test_compare_refuses_duplicates_before_training(kwargs, message, monkeypatch):
+    """Before: duplicates were run and reported as replicates (n = 2, ± 0.000)."""
+    monkeypatch.setattr(train, "run", lambda *a, **k: pytest.fail("training started"))
+    with pytest.raises(ValueError) as e:
+        compare(progress=False, **kwargs)
+    assert str(e.value) == message
+
+
+def test_compare_records_a_diverging_run_and_keeps_the_others(monkeypatch):
+    real = train.run
+
+    def run(method, *a, seed=0, **k):
+        if seed == 1:
+            raise FloatingPointError("training loss became nan")
+        return real(method, *a, seed=seed, **k)
+
+    monkeypatch.setattr(train, "run", run)
+    failures = []
+    out = compare(["sgd"], seeds=[0, 1], progress=False, failures=failures, sequence_options={"n_tasks": 2})
+    assert [r.seed for r in out] == [0]
+    assert failures == [{"method": "sgd", "label": "sgd", "seed": 1, "error": "training loss became nan"}]
+    with pytest.raises(FloatingPointError):
+        compare(["sgd"], seeds=[1], progress=False, sequence_options={"n_tasks": 2})
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"momentum": float("inf")}, "momentum must be a finite number in [0, 1); got inf"),
+    ({"momentum": 1.0}, "momentum must be a number in [0, 1); got 1.0"),
+    ({"momentum": "0.9"}, "momentum must be a number in [0, 1); got '0.9'"),
+])
+def test_torch_optimizer_options_are_checked_by_name(options, message):
+    """Before: an infinite momentum reached torch and surfaced as 'lower the learning rate'."""
+    with pytest.raises(ValueError) as e:
+        run("sgd", options=options, progress=False, sequence_options={"n_tasks": 2})
+    assert str(e.value) == message

@@ -197,7 +197,7 @@ def test_effective_lr_explorer_redraws_on_change():
     assert "p = 1" in alt_text(w.figure)
     # at step 100 with p = 1 and |g| = 1: lr / (eps + 100)
     assert f"{0.1 / (1e-8 + 100.0):.4g}" in w.numbers.value
-    with pytest.raises(ValueError, match="power must be a number > 0; got 0"):
+    with pytest.raises(ValueError, match=re.escape("power must be a number in [0.25, 4]; got 0")):
         cw.effective_lr_explorer(power=0)
     with pytest.raises(ValueError, match=re.escape("steps must be an integer in [2, 100000]; got True")):
         cw.effective_lr_explorer(steps=True)
@@ -220,3 +220,24 @@ def test_density_explorer_trains_once_per_setting():
         cw.density_explorer(threshold=0.5)
     with pytest.raises(ValueError, match=re.escape("seed must be an integer in [0, 99]; got True")):
         cw.density_explorer(seed=True)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(lr=100), "lr must be a number in [0.001, 1]; got 100"),
+    (dict(lr=1e-4), "lr must be a number in [0.001, 1]; got 0.0001"),
+    (dict(power=8), "power must be a number in [0.25, 4]; got 8"),
+    (dict(grad=1000.0), "grad must be a number in [0.01, 100]; got 1000.0"),
+])
+def test_effective_lr_explorer_refuses_values_its_sliders_would_clamp(kwargs, message):
+    """Before: effective_lr_explorer(lr=100).lr.value was 1.0, silently."""
+    with pytest.raises(ValueError) as e:
+        cw.effective_lr_explorer(**kwargs)
+    assert str(e.value) == message
+
+
+def test_every_slider_backed_argument_is_checked_against_its_slider():
+    """Each widget's numeric arguments are refused outside the range of the control that shows them."""
+    for make, kwargs in ((cw.density_explorer, dict(seed=100)), (cw.lab, dict(seed=100)), (cw.lab, dict(lr=2.0)),
+                         (cw.lab, dict(epochs=11)), (cw.lab, dict(ewc_lambda=1e6)), (cw.density_explorer, dict(power=3.3))):
+        with pytest.raises(ValueError):
+            make(**kwargs)
