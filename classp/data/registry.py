@@ -105,7 +105,7 @@ def list_sequences() -> list[str]:
 
 
 def _builder(name: str) -> Callable:
-    return _REGISTRY[check_choice("name", name, list(_REGISTRY))]
+    return _REGISTRY[check_choice("sequence", name, list(_REGISTRY))]
 
 
 def sequence_options(name: str) -> dict:

@@ -43,7 +43,8 @@ def as_matrix(R) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``R`` is empty, ragged, not two-dimensional, not square, or holds non-finite values.
+        If ``R`` is empty, ragged, not two-dimensional, not square, or holds values that are not
+        accuracies (non-finite, or outside [0, 1]).
     """
     if hasattr(R, "detach"):  # torch tensor
         R = R.detach().cpu().numpy()
@@ -57,6 +58,10 @@ def as_matrix(R) -> np.ndarray:
         raise ValueError(f"R must be a square T x T matrix (T >= 1); got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError("R must hold finite numbers; got NaN or infinity")
+    outside = (arr < 0) | (arr > 1)
+    if outside.any():
+        i, j = map(int, np.argwhere(outside)[0])
+        raise ValueError(f"R must hold accuracies in [0, 1]; got R[{i}][{j}] = {float(arr[i, j])!r}")
     return arr
 
 

@@ -33,9 +33,9 @@ def test_list_sequences_names_in_book_order():
 
 
 def test_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError, match="^name must be one of 'split-digits', .*'sentiment'; got 'split-mnist'$"):
+    with pytest.raises(ValueError, match="^sequence must be one of 'split-digits', .*'sentiment'; got 'split-mnist'$"):
         get_sequence("split-mnist")
-    with pytest.raises(ValueError, match="^name must be one of"):
+    with pytest.raises(ValueError, match="^sequence must be one of"):
         sequence_options("split-mnist")
 
 

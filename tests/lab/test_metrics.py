@@ -1,4 +1,6 @@
 """classp.lab.metrics against hand-computed values on known accuracy matrices."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -82,3 +84,11 @@ def test_forward_transfer_checks_b():
         forward_transfer([[0.1, 0.2]], [0.1, 0.2])
     with pytest.raises(ValueError, match="finite"):
         forward_transfer(R3, [0.1, float("nan"), 0.2])
+
+
+@pytest.mark.parametrize("bad,where", [([[1.5, 0.0], [0.2, 0.3]], "R[0][0] = 1.5"),
+                                       ([[0.5, 0.0], [-0.1, 0.3]], "R[1][0] = -0.1")])
+def test_values_that_are_not_accuracies_are_refused(bad, where):
+    for metric in (forgetting, average_accuracy, backward_transfer):
+        with pytest.raises(ValueError, match=r"^R must hold accuracies in \[0, 1\]; got " + re.escape(where) + "$"):
+            metric(bad)
