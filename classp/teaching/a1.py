@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .checks import (CaseFailed, CheckResult, as_tensor_like, call_student, case_seed, first_difference, fmt_num,
-                     match_variant, require_callable, run_cases, tensors_close)
+                     hidden, match_variant, require_callable, run_cases, tensors_close)
 
 __all__ = ["check_adagrad_step", "check_classp_step", "ADAGRAD_VARIANTS", "CLASSP_VARIANTS"]
 
@@ -118,6 +118,8 @@ def check_adagrad_step(adagrad_step: Callable, *, seed: int | None = None, verbo
     gen = torch.Generator().manual_seed(seed)
     specs = [((5,), 0.1, 1e-10, 3), ((3, 4), 0.5, 0.1, 3), ((2, 3, 2), 0.01, 1e-10, 4), ((6,), 1.0, 1.0, 2),
              ((4, 4), 0.05, 1e-3, 3)]
+    if hidden():  # grading adds cases no student has seen
+        specs += [((7, 3), 0.3, 1e-6, 3), ((1,), 2.0, 1e-2, 5)]
     cases = []
     for k, (shape, lr, eps, n_steps) in enumerate(specs):
         w0 = torch.randn(shape, generator=gen)
@@ -134,7 +136,9 @@ def check_adagrad_step(adagrad_step: Callable, *, seed: int | None = None, verbo
                                    "elementwise.")
 
         cases.append((desc, thunk))
-    return run_cases("1.1", cases, name="adagrad_step", seed=seed, verbose=verbose)
+    return run_cases("1.1", cases, name="adagrad_step", seed=seed, verbose=verbose, answer=adagrad_step,
+                     signature="adagrad_step(w, g, grad_sq_sum, lr, eps)",
+                     kwargs=("w", "g", "grad_sq_sum", "lr", "eps"))
 
 
 # ================================================================================== task 1.2
@@ -212,6 +216,8 @@ def _classp_cases(gen: torch.Generator) -> list:
              ((8,), 0.03, 1.0, 1e-8, 0.0, 2, False),
              ((2, 3, 2), 0.2, 1.5, 1e-2, "q0.75", 3, False),
              ((10,), 0.1, 1.0, 1e-8, 0.25, 2, True)]
+    if hidden():  # grading adds cases no student has seen
+        specs += [((5, 3), 0.07, 3.0, 1e-4, "q0.6", 3, False), ((9,), 0.02, 1.0, 1e-8, "q0.1", 3, False)]
     out = []
     for k, (shape, lr, power, eps, tau_spec, n_steps, ties) in enumerate(specs):
         w0 = torch.randn(shape, generator=gen)
@@ -271,4 +277,6 @@ def check_classp_step(classp_step: Callable, *, seed: int | None = None, verbose
                                    "w ← w − m·lr·g / (eps + grad_sum)^(1/p).")
 
         cases.append((desc, thunk))
-    return run_cases("1.2", cases, name="classp_step", seed=seed, verbose=verbose)
+    return run_cases("1.2", cases, name="classp_step", seed=seed, verbose=verbose, answer=classp_step,
+                     signature="classp_step(w, g, grad_sum, lr, threshold, power, eps)",
+                     kwargs=("w", "g", "grad_sum", "lr", "threshold", "power", "eps"))

@@ -23,7 +23,7 @@ import torch
 
 from .._validation import check_int, check_number
 from .checks import (CaseFailed, CheckResult, NotImplementedYet, as_number, call_student, case_seed, is_result,
-                     require_callable, require_reproducible, run_cases)
+                     require_all_reproducible, require_callable, run_cases)
 
 __all__ = ["check_threshold_for_density", "check_threshold_density", "check_forgetting_bought", "DENSITY_TASK"]
 
@@ -116,7 +116,9 @@ def check_threshold_for_density(threshold_for_density: Callable, *, seed: int | 
                                  f"{n} weights; the target is {density:g} ± 0.01", hint)
 
         cases.append((desc, thunk))
-    return run_cases("2.1", cases, name="threshold_for_density", seed=seed, verbose=verbose)
+    return run_cases("2.1", cases, name="threshold_for_density", seed=seed, verbose=verbose,
+                     answer=threshold_for_density, signature="threshold_for_density(grads, density)",
+                     args=("grads", "density"))
 
 
 # ================================================================================== task 2.3
@@ -236,8 +238,8 @@ def check_forgetting_bought(value, dense_runs: Sequence, sparse_runs: Sequence, 
     ``value`` must equal mean forgetting of ``dense_runs`` (CLASSP with threshold 0) minus mean
     forgetting of ``sparse_runs`` (CLASSP with ``tau``), forgetting as
     :func:`classp.lab.metrics.forgetting`. The runs must be CLASSP runs on ``sequence`` with
-    ``seeds`` and the same training setting; one of them, drawn at random, is run again to confirm
-    it reproduces.
+    ``seeds`` and the same training setting; every one of them is run again to confirm it
+    reproduces (a changed or made-up accuracy matrix fails).
 
     Parameters
     ----------
@@ -259,7 +261,6 @@ def check_forgetting_bought(value, dense_runs: Sequence, sparse_runs: Sequence, 
     """
     want_seeds = sorted(check_int(f"seeds[{i}]", s, 0) for i, s in enumerate(seeds))
     seed = case_seed(seed)
-    rng = np.random.default_rng(seed)
     state = {}
 
     def stub_guard():
@@ -276,8 +277,7 @@ def check_forgetting_bought(value, dense_runs: Sequence, sparse_runs: Sequence, 
         stub_guard()
         if not state.get("ok"):
             raise CaseFailed("skipped: the runs are not the expected ones (see the case above)", "")
-        allruns = list(dense_runs) + list(sparse_runs)
-        require_reproducible(allruns[int(rng.integers(len(allruns)))], "a run")
+        require_all_reproducible(list(dense_runs) + list(sparse_runs), "run")
 
     def value_ok():
         stub_guard()
@@ -293,7 +293,7 @@ def check_forgetting_bought(value, dense_runs: Sequence, sparse_runs: Sequence, 
                              _bought_hint(v, expected, dense_runs, sparse_runs))
 
     cases = [(f"the runs: classp on {sequence}, seeds {want_seeds}, threshold 0 and τ", runs_ok),
-             ("a run drawn at random reproduces when run again", reproduces),
+             ("every run reproduces when run again from its config", reproduces),
              ("value = mean forgetting (threshold 0) − mean forgetting (τ)", value_ok)]
     return run_cases("2.4", cases, name="forgetting_bought", seed=seed, verbose=verbose,
                      not_implemented_msg="Task 2.4 is not done yet: compute the runs and the value above, then run "

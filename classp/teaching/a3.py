@@ -139,7 +139,8 @@ def check_fisher_diagonal(fisher_diagonal: Callable, *, seed: int | None = None,
             _compare_fisher(out, ref, model, x, y)
 
         cases.append((desc, thunk))
-    return run_cases("3.1", cases, name="fisher_diagonal", seed=seed, verbose=verbose)
+    return run_cases("3.1", cases, name="fisher_diagonal", seed=seed, verbose=verbose, answer=fisher_diagonal,
+                     signature="fisher_diagonal(model, x, y)", args=("model", "x", "y"))
 
 
 # ================================================================================== task 3.2
@@ -233,4 +234,5 @@ def check_ewc_penalty(ewc_penalty: Callable, *, seed: int | None = None, verbose
             _compare_penalty(out, params, theta, anchor, fisher, lam)
 
         cases.append((f"case {k + 1}: parameter shapes {shapes}, lam={lam:g}", thunk))
-    return run_cases("3.2", cases, name="ewc_penalty", seed=seed, verbose=verbose)
+    return run_cases("3.2", cases, name="ewc_penalty", seed=seed, verbose=verbose, answer=ewc_penalty,
+                     signature="ewc_penalty(params, fisher, anchor, lam)", args=("params", "fisher", "anchor", "lam"))

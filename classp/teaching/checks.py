@@ -59,6 +59,7 @@ import numpy as np
 import torch
 
 from .._validation import check_bool, check_choice, check_int
+from . import guard
 
 if TYPE_CHECKING:  # the re-exported checks, for type checkers and IDEs
     from .a1 import check_adagrad_step, check_classp_step
@@ -70,7 +71,7 @@ __all__ = [
     "CheckResult", "Case", "CheckFailed", "TaskInfo", "TASKS", "GRADING_ENV", "tasks_of",
     "check_adagrad_step", "check_classp_step", "check_threshold_for_density", "check_threshold_density",
     "check_forgetting_bought", "check_fisher_diagonal", "check_ewc_penalty", "check_forgetting",
-    "check_experiment",
+    "check_experiment", "summary", "score", "grade",
 ]
 
 #: Environment variable that makes failed checks raise :class:`CheckFailed` (for autograders).
@@ -83,6 +84,7 @@ _EXPORTS = {
     "DENSITY_TASK": "a2",
     "check_fisher_diagonal": "a3", "check_ewc_penalty": "a3",
     "check_forgetting": "a4", "check_experiment": "a4", "BASELINES": "a4",
+    "grade": "grading", "score": "grading",
 }
 
 
@@ -193,7 +195,8 @@ class CheckResult:
         The task checked (see :data:`TASKS`).
     status : {"passed", "failed", "not implemented"}
     points, max_points : float
-        Points earned (all or nothing) and the task's worth.
+        Points earned (the task's points times the share of cases passed; 0 when not implemented
+        or when the answer uses the reference implementation) and the task's worth.
     cases : list of Case
     hint : str
         What to look at first when the check failed ("" when it passed).
@@ -209,6 +212,7 @@ class CheckResult:
     cases: list = field(default_factory=list)
     hint: str = ""
     seed: int | None = None
+    graded: bool = False  #: True when computed by :func:`classp.teaching.grading.grade` in a fresh process
 
     @property
     def passed(self) -> bool:
@@ -278,21 +282,53 @@ def _where(exc: BaseException) -> str:
 
 
 def call_student(fn: Callable, name: str, *args, **kwargs):
-    """Call the student's ``fn``: NotImplementedError becomes :class:`NotImplementedYet`, any other
-    error a :class:`CaseFailed` that quotes the student's line."""
+    """Call the student's ``fn`` with a time limit (:func:`classp.teaching.guard.time_limit_s`):
+    NotImplementedError becomes :class:`NotImplementedYet`; running past the limit, ``sys.exit()``,
+    building the task's reference optimizer or any other error a :class:`CaseFailed` that says
+    what happened (quoting the student's line)."""
+    limit = guard.time_limit_s()
     try:
-        return fn(*args, **kwargs)
+        with guard.reference_trap(_CURRENT["task"]):
+            return guard.run_limited(fn, args, kwargs, limit)
     except NotImplementedError:
         raise NotImplementedYet(name) from None
-    except Exception as exc:  # the student's bug, reported as a failed case
+    except guard.StudentTimeout:
+        raise CaseFailed(f"{name} did not return within {limit:g} s on this case, so the check stopped it",
+                         "Look for a loop that never ends (a `while` whose condition never becomes false) or for "
+                         "work that grows with the size of the tensors; one call should take well under a "
+                         "second.") from None
+    except guard.ReferenceUsed as exc:
+        raise CaseFailed(f"{name} built {exc.args[0]}, the implementation this task asks you to write yourself",
+                         "Write the computation with tensor operations; do not call the reference.") from None
+    except SystemExit as exc:
+        raise CaseFailed(f"{name} called sys.exit({exc.code!r}) (or exit() / quit()) instead of returning",
+                         "Return the result; a function in a notebook never calls sys.exit().") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the student's bug, reported as a failed case
         raise CaseFailed(f"{name} raised {type(exc).__name__}: {exc}{_where(exc)}",
                          "Read the error message above; it comes from your code, on the input of this case.") from None
 
 
+#: Seeds a student may pass (``seed=``); grading draws its hidden cases from seeds above this range.
+VISIBLE_SEEDS = 1_000_000
+
+
 def case_seed(seed) -> int:
-    """The seed of a check's random cases: ``seed`` itself (an integer >= 0), or a fresh one if None."""
-    seed = check_int("seed", seed, 0, allow_none=True)
-    return secrets.randbelow(1_000_000) if seed is None else seed
+    """The seed of a check's random cases: ``seed`` itself (an integer in [0, 999999]), or a fresh one
+    if None (while grading, :func:`classp.teaching.grading.grade`, a secret one above that range: the
+    hidden cases are never among those a student can draw)."""
+    seed = check_int("seed", seed, 0, VISIBLE_SEEDS - 1, allow_none=True)
+    if seed is not None:
+        return seed
+    if _CURRENT["hidden"]:
+        return VISIBLE_SEEDS + secrets.randbelow(2**31 - VISIBLE_SEEDS)
+    return secrets.randbelow(VISIBLE_SEEDS)
+
+
+def hidden() -> bool:
+    """True while grading (the checks add hidden cases, drawn from seeds students cannot pass)."""
+    return bool(_CURRENT["hidden"])
 
 
 def require_callable(fn, name: str) -> None:
@@ -301,12 +337,19 @@ def require_callable(fn, name: str) -> None:
         raise ValueError(f"pass the function itself (e.g. {name}), not {type(fn).__name__} {fn!r:.60}")
 
 
+#: The task whose check is running, and whether hidden (grading) cases are drawn.
+_CURRENT: dict = {"task": "", "hidden": False}
+#: The last verdict of every task checked in this process (what :func:`summary` adds up).
+_RESULTS: dict = {}
+
+
 def _grading() -> bool:
     return os.environ.get(GRADING_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def run_cases(task: str, cases: list, *, name: str, seed: int | None, verbose: bool,
-              not_implemented_msg: str | None = None) -> CheckResult:
+              not_implemented_msg: str | None = None, answer: Callable | None = None,
+              signature: str = "", args: tuple = (), kwargs: tuple = ()) -> CheckResult:
     """Run the ``(description, thunk)`` cases of a task, print the verdict, raise if grading.
 
     Parameters
@@ -324,41 +367,114 @@ def run_cases(task: str, cases: list, *, name: str, seed: int | None, verbose: b
         Print the verdict.
     not_implemented_msg : str, optional
         What to say when the task is not done yet (default: replace the ``raise NotImplementedError``).
+    answer : callable, optional
+        The student's function: before any case runs it is screened (its signature must accept the
+        call ``args`` (by position) and ``kwargs`` (by keyword) the cases make, else the verdict
+        states ``signature``; and it must not use the task's reference implementation or the
+        checks, :func:`classp.teaching.guard.reference_calls`). A screened-out answer scores 0.
 
     Returns
     -------
     CheckResult
+        Points are partial: the task's points times the share of cases that passed (0 when the
+        task is not implemented or the answer was screened out).
     """
     verbose = check_bool("verbose", verbose)
     info = TASKS[task]
     records: list[Case] = []
     hint = ""
     status = "passed"
-    for desc, thunk in cases:
-        try:
-            thunk()
-        except NotImplementedYet:
-            status = "not implemented"
-            msg = not_implemented_msg or (
-                f"{name} still raises NotImplementedError: replace the `raise NotImplementedError(...)` line "
-                "with your code, run that cell, then run this check again.")
-            records = [Case(desc, False, msg)]
-            hint = ""
-            break
-        except CaseFailed as f:
-            status = "failed"
-            records.append(Case(desc, False, f.message))
-            hint = hint or f.hint
-        else:
-            records.append(Case(desc, True))
-    points = float(info.points) if status == "passed" else 0.0
+    screened = False
+    _CURRENT["task"] = task
+    try:
+        problem = guard.signature_problem(answer, signature, args, kwargs) if answer is not None and signature else ""
+        uses = guard.reference_calls(answer, task) if answer is not None else []
+        if problem:
+            status, screened, hint = "failed", True, f"Define it as `{signature}`, then run its cell and this check again."
+            records = [Case("the function's signature", False, problem)]
+        elif uses:
+            status, screened = "failed", True
+            hint = ("The task asks you to write this computation yourself, with tensor operations; the package's "
+                    "implementation is what the check compares with.")
+            records = [Case("written without the reference implementation", False, "; ".join(uses))]
+        for desc, thunk in ([] if screened else cases):
+            try:
+                thunk()
+            except NotImplementedYet:
+                status = "not implemented"
+                msg = not_implemented_msg or (
+                    f"{name} still raises NotImplementedError: replace the `raise NotImplementedError(...)` line "
+                    "with your code, run that cell, then run this check again.")
+                records = [Case(desc, False, msg)]
+                hint = ""
+                break
+            except CaseFailed as f:
+                status = "failed"
+                records.append(Case(desc, False, f.message))
+                hint = hint or f.hint
+            else:
+                records.append(Case(desc, True))
+    finally:
+        _CURRENT["task"] = ""
+    if status == "passed":
+        points = float(info.points)
+    elif status == "failed" and not screened and records:
+        points = round(info.points * sum(c.passed for c in records) / len(records), 2)
+    else:
+        points = 0.0
     result = CheckResult(task=task, title=info.title, status=status, points=points, max_points=float(info.points),
                          cases=records, hint=hint, seed=seed)
+    _RESULTS[task] = result
     if verbose:
         print(result.report())
     if _grading() and not result.passed:
         raise CheckFailed(f"task {task}: {status} ({_fmt_points(points)}/{_fmt_points(info.points)} points)")
     return result
+
+
+def summary(assignment: int | None = None, *, verbose: bool = True) -> dict:
+    """The points of the checks run so far in this kernel, per task and in total.
+
+    Parameters
+    ----------
+    assignment : int, optional
+        1 to 4; default: every assignment with a task checked so far.
+    verbose : bool, default True
+        Print the table (checked tasks with their points, tasks not checked yet, written answers).
+
+    Returns
+    -------
+    dict
+        ``tasks`` ({task: points or None when not checked yet}), ``checked`` (points of the checked
+        tasks), ``checked_max`` (their worth when every check passes), ``written_max`` (points of the
+        written answers, read by the teacher) and ``max`` (the assignment's total).
+    """
+    verbose = check_bool("verbose", verbose)
+    numbers = [check_choice("assignment", check_int("assignment", assignment), [1, 2, 3, 4])] \
+        if assignment is not None else sorted({TASKS[t].assignment for t in _RESULTS})
+    out = {"tasks": {}, "checked": 0.0, "checked_max": 0.0, "written_max": 0.0, "max": 0.0}
+    lines = []
+    for n in numbers:
+        lines.append(f"Assignment {n}")
+        for t in tasks_of(n):
+            out["max"] += t.points
+            if t.graded == "manual":
+                out["written_max"] += t.points
+                lines.append(f"  task {t.task} {t.title}: written answer, {t.points} points (read by your teacher)")
+                continue
+            out["checked_max"] += t.points
+            r = _RESULTS.get(t.task)
+            out["tasks"][t.task] = None if r is None else r.points
+            if r is None:
+                lines.append(f"  task {t.task} {t.title}: not checked yet (0/{t.points})")
+            else:
+                out["checked"] += r.points
+                lines.append(f"  task {t.task} {t.title}: {r.status}, {_fmt_points(r.points)}/{t.points}")
+    lines.append(f"Checked tasks: {_fmt_points(round(out['checked'], 2))}/{_fmt_points(out['checked_max'])} points; "
+                 f"written answers: {_fmt_points(out['written_max'])} more points, read by your teacher.")
+    if verbose:
+        print("\n".join(lines))
+    return out
 
 
 # ================================================================================== what the student returned
@@ -485,3 +601,25 @@ def require_reproducible(result, what: str) -> None:
         raise CaseFailed(f"{what} (method {result.method!r}, seed {result.seed}) does not reproduce: running it "
                          "again from its config gives another accuracy matrix",
                          "Pass the runs exactly as classp.run returned them, and do not change them afterwards.")
+
+
+#: Seconds the checks may spend re-running a student's runs (all of them), unless overridden by
+#: the environment variable ``CLASSP_VERIFY_BUDGET``.
+VERIFY_BUDGET_S = 900.0
+
+
+def require_all_reproducible(results: list, what: str, budget_s: float | None = None) -> None:
+    """Run every one of ``results`` again from its config (within ``budget_s`` seconds in all);
+    :class:`CaseFailed` at the first that does not reproduce, or when the budget runs out."""
+    import time
+
+    if budget_s is None:
+        budget_s = float(os.environ.get("CLASSP_VERIFY_BUDGET", VERIFY_BUDGET_S))
+    start = time.perf_counter()
+    for k, r in enumerate(results):
+        if time.perf_counter() - start > budget_s:
+            raise CaseFailed(f"re-running the {len(results)} runs took more than {budget_s:g} s; {k} of them were "
+                             "verified", "Use the assignment's setting (its epochs and sequence), so that every run "
+                             "can be repeated within the budget.")
+        require_reproducible(r, f"{what} {k + 1} of {len(results)}")
+

@@ -51,10 +51,13 @@ def _passes(check, solution, notebook: str, name: str) -> None:
 
 
 def _fails_with(check, mistake, hint_words, seeds=SEEDS) -> None:
-    """On every seed, ``mistake`` fails ``check`` with no points and a hint holding every one of ``hint_words``."""
+    """On every seed, ``mistake`` fails ``check`` with a hint holding every one of ``hint_words``, and
+    partial credit: the task's points times the share of cases passed (less than full points)."""
     for seed in seeds:
         r = _quiet(check, mistake, seed=seed)
-        assert r.status == "failed" and r.points == 0, r.report()
+        n_ok = sum(c.passed for c in r.cases)
+        assert r.status == "failed" and n_ok < len(r.cases), r.report()
+        assert r.points == round(TASKS[r.task].points * n_ok / len(r.cases), 2) < r.max_points
         for word in hint_words:
             assert word in r.hint, (seed, word, r.hint)
         assert any(not c.passed for c in r.cases)
