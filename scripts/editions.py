@@ -103,14 +103,25 @@ def _stub_region(source: str, task: str, where: str) -> str:
     return "\n".join(out)
 
 
+_CHECK_CALL = re.compile(r"^(result_(\d+)_(\d+))\s*=\s*checks\.check_\w+\((.*)\)\s*$", re.M | re.S)
+
+
 def _hidden_test(cell, where: str) -> str:
-    """The check cell's source plus an nbgrader hidden test that fails when the check failed."""
+    """The check cell's source plus an nbgrader hidden test and a score line.
+
+    The hidden test grades the same answer again in a fresh process with hidden cases
+    (``checks.grade``); the last line, ``checks.score(result)``, gives nbgrader the points (partial
+    credit) when the hidden test ran, and fails (``AssertionError``) for a wrong answer when it did
+    not (``nbgrader validate`` on a student's copy), without any environment variable.
+    """
     m = _RESULT_VAR.search(cell["source"])
     if not m:
         raise ValueError(f"{where}: a check cell must assign its result, e.g. `result_1_2 = checks.check_...(...)`")
     var, task = m.group(1), f"{m.group(2)}.{m.group(3)}"
-    return (cell["source"].rstrip("\n") + f"\n{BEGIN_HIDDEN}\nassert {var}.passed, "
-            f"\"task {task} did not pass its check\"\n{END_HIDDEN}")
+    call = _CHECK_CALL.search(cell["source"].strip())
+    arguments = call.group(4).strip() if call else ""
+    return (cell["source"].rstrip("\n") + f"\n{BEGIN_HIDDEN}\n{var} = checks.grade({task!r}, {arguments})\n"
+            f"{END_HIDDEN}\nchecks.score({var})")
 
 
 # ================================================================================== notebooks
@@ -220,19 +231,43 @@ def default_source() -> Path:
     return BOOK / "assignments"
 
 
-def build_editions(out_dir, src_dir=None) -> list:
+def _inside(a: Path, b: Path) -> bool:
+    """True if ``a`` is ``b`` or inside it."""
+    return a == b or b in a.parents
+
+
+def check_paths(out_dir, src_dir) -> tuple:
+    """``(out, src)`` resolved, or ``ValueError`` when one holds the other (checked before any write).
+
+    Writing the editions into the sources' folder (or the sources into the output's) would
+    overwrite the notebooks that hold the solutions with their stripped copies.
+    """
+    out, src = Path(out_dir).resolve(), Path(src_dir).resolve()
+    if out == src:
+        raise ValueError(f"--out and --src are the same folder ({out}); the editions would overwrite the sources")
+    if _inside(src, out):
+        raise ValueError(f"--src ({src}) is inside --out ({out}); the editions would overwrite the sources")
+    if _inside(out, src):
+        raise ValueError(f"--out ({out}) is inside --src ({src}); choose an output folder outside the sources")
+    return out, src
+
+
+def build_editions(out_dir, src_dir=None, *, force: bool = False) -> list:
     """Write the student and the teacher edition of every assignment.
 
-    Every notebook is read and both its editions are made before any file is written, so a
-    malformed source changes nothing.
+    Every notebook is read and both its editions are made, and every target is checked, before
+    any file is written, so a malformed source or a refusal changes nothing.
 
     Parameters
     ----------
     out_dir : path
-        Output folder; ``student/`` and ``teacher/`` are created in it (existing files with the
-        same names are overwritten).
+        Output folder; ``student/`` and ``teacher/`` are created in it. It may not be the sources'
+        folder, hold it, or be inside it.
     src_dir : path, optional
         Folder of the source notebooks (default: :func:`default_source`).
+    force : bool, default False
+        Overwrite existing files that differ from what would be written (an edited notebook).
+        Without it such a file is refused (files identical to the new ones are left as they are).
 
     Returns
     -------
@@ -244,7 +279,7 @@ def build_editions(out_dir, src_dir=None) -> list:
     src = Path(src_dir) if src_dir is not None else default_source()
     if not src.is_dir():
         raise ValueError(f"src_dir must be a folder with the assignment notebooks; {src} is not a folder")
-    out = Path(out_dir)
+    out, src = check_paths(out_dir, src)
     texts = {}
     for a in ASSIGNMENTS:
         path = src / a.notebook
@@ -253,8 +288,13 @@ def build_editions(out_dir, src_dir=None) -> list:
         nb = nbformat.read(str(path), as_version=4)
         for edition, make in (("teacher", teacher_notebook), ("student", student_notebook)):
             texts[out / edition / a.notebook] = _dumps(make(nb, a.notebook))
+    changed = [t for t, text in texts.items() if t.exists() and t.read_text(encoding="utf-8") != text]
+    if changed and not force:
+        raise ValueError(f"{len(changed)} file(s) in {out} would be overwritten and differ from the new edition "
+                         f"(edited?), e.g. {changed[0]}; pass --force to overwrite them, or choose another --out")
     for target, text in texts.items():
-        write_text(target, text)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            write_text(target, text)
     return sorted(texts)
 
 
@@ -290,13 +330,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     b = sub.add_parser("build", help="write DIR/student/*.ipynb and DIR/teacher/*.ipynb")
     b.add_argument("--out", required=True, help="output folder")
     b.add_argument("--src", default=None, help=f"folder of the source notebooks (default: {default_source()})")
+    b.add_argument("--force", action="store_true", help="overwrite existing files that differ (edited notebooks)")
     sub.add_parser("list", help="list the assignments, their tasks and points")
     args = parser.parse_args(argv)
     if args.command == "list":
         print(list_assignments())
         return 0
     try:
-        written = build_editions(args.out, args.src)
+        written = build_editions(args.out, args.src, force=args.force)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -114,7 +114,7 @@ def _failed(task: str, message: str, hint: str = "") -> checks.CheckResult:
                               hint=hint, graded=True)
 
 
-def grade(task: str, answer, *, timeout_s: float | None = None, verbose: bool = True,
+def grade(task: str, answer, *args, timeout_s: float | None = None, verbose: bool = True,
           **kwargs) -> checks.CheckResult:
     """Grade ``answer`` for ``task`` in a fresh process, with hidden cases.
 
@@ -128,7 +128,7 @@ def grade(task: str, answer, *, timeout_s: float | None = None, verbose: bool = 
         Limit for the whole grading (default :data:`GRADE_TIMEOUT_S`); past it the task scores 0.
     verbose : bool, default True
         Print the verdict.
-    **kwargs
+    *args, **kwargs
         Further arguments of the check (e.g. ``dense_runs=``, ``sparse_runs=``, ``tau=`` for task 2.4).
 
     Returns
@@ -144,9 +144,9 @@ def grade(task: str, answer, *, timeout_s: float | None = None, verbose: bool = 
     try:
         if callable(answer) and not checks.is_result(answer):
             payload = {"task": task, "kind": "function", "source": function_source(answer),
-                       "name": answer.__name__, "kwargs": kwargs}
+                       "name": answer.__name__, "args": args, "kwargs": kwargs}
         else:
-            payload = {"task": task, "kind": "value", "value": answer, "kwargs": kwargs}
+            payload = {"task": task, "kind": "value", "value": answer, "args": args, "kwargs": kwargs}
         data = pickle.dumps(payload)
     except (ValueError, pickle.PicklingError, TypeError, AttributeError) as exc:
         result = _failed(task, f"the answer cannot be sent to the grader: {exc}",
@@ -207,7 +207,7 @@ def _main() -> int:
         answer = payload["value"]
     check = getattr(checks, checks.TASKS[task].check)
     try:
-        result = check(answer, verbose=False, **payload["kwargs"])
+        result = check(answer, *payload["args"], verbose=False, **payload["kwargs"])
     except ValueError as exc:
         result = _failed(task, f"the check refused the answer: {exc}")
     real_stdout.write(json.dumps(_as_dict(result)) + "\n")

@@ -178,11 +178,12 @@ def test_teacher_edition_is_the_source_plus_hidden_tests(editions, notebook):
         assert a.metadata == b.metadata and a.id == b.id
         if grade_id(a).endswith("_check"):
             n_checks += 1
-            var = re.match(r"(result_\d+_\d+) = checks\.", a.source).group(1)
+            m = re.match(r"(result_\d+_\d+) = checks\.check_\w+\((.*)\)$", a.source, re.S)
+            var, arguments = m.group(1), m.group(2).strip()
             task = var[len("result_"):].replace("_", ".")
             assert b.source == (a.source + "\n### BEGIN HIDDEN TESTS\n"
-                                f'assert {var}.passed, "task {task} did not pass its check"\n'
-                                "### END HIDDEN TESTS")
+                                f"{var} = checks.grade({task!r}, {arguments})\n"
+                                f"### END HIDDEN TESTS\nchecks.score({var})")
         else:
             assert a.source == b.source
     assert n_checks == sum(t.graded == "auto" for t in TASKS.values() if f"a{t.assignment}_" in notebook)
@@ -365,3 +366,59 @@ def test_nbgrader_cycle(editions, tmp_path):
     scores = {r.split(",")[header.index("student_id")]: float(r.split(",")[header.index("raw_score")]) for r in rows[1:]}
     # checked tasks 1.1 (10) and 1.2 (15); the written task 1.3 waits for the teacher
     assert scores == {"right": 25.0, "empty": 0.0, "wrong": 10.0}
+
+
+# ------------------------------------------------------------------------------------------------
+# editions never destroy work (issue 15)
+# ------------------------------------------------------------------------------------------------
+def _sources(tmp_path):
+    import shutil
+
+    src = tmp_path / "src"
+    shutil.copytree(E.default_source(), src)
+    return src
+
+
+def _snapshot(folder):
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_edited_notebook_is_not_overwritten_without_force(tmp_path):
+    out = tmp_path / "out"
+    E.build_editions(out)
+    edited = out / "student" / "a1_from_scratch.ipynb"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("YOUR CODE HERE", "my work"), encoding="utf-8")
+    before = _snapshot(out)
+    with pytest.raises(ValueError, match=r"1 file\(s\) .* would be overwritten .* pass --force"):
+        E.build_editions(out)
+    assert _snapshot(out) == before  # nothing written
+    assert E.main(["build", "--out", str(out)]) == 2 and _snapshot(out) == before
+    E.build_editions(out, force=True)
+    assert "my work" not in edited.read_text(encoding="utf-8")
+    E.build_editions(out)  # identical files: a rerun is fine
+
+
+@pytest.mark.parametrize("layout", ["same", "src inside out", "out inside src"])
+def test_src_and_out_may_not_hold_each_other(tmp_path, layout, capsys):
+    src = _sources(tmp_path)
+    if layout == "same":
+        out = src
+    elif layout == "src inside out":
+        out = tmp_path
+    else:
+        out = src / "editions"
+    before = _snapshot(tmp_path)
+    word = {"same": "the same folder", "src inside out": "is inside --out", "out inside src": "is inside --src"}[layout]
+    with pytest.raises(ValueError, match=word):
+        E.build_editions(out, src, force=True)
+    assert E.main(["build", "--out", str(out), "--src", str(src), "--force"]) == 2
+    assert word in capsys.readouterr().err
+    assert _snapshot(tmp_path) == before  # checked before anything is written
+
+
+def test_the_issue_15_sequence_keeps_the_solutions(tmp_path):
+    """`build --src DIR/student --out DIR` used to overwrite the sources; now it is refused."""
+    out = tmp_path / "kit"
+    E.build_editions(out)
+    assert E.main(["build", "--src", str(out / "student"), "--out", str(out)]) == 2
+    assert "### BEGIN SOLUTION" in (out / "teacher" / "a1_from_scratch.ipynb").read_text(encoding="utf-8")
