@@ -49,6 +49,10 @@ END_HIDDEN = "### END HIDDEN TESTS"
 #: Tags that fold a cell on the website; the student edition drops them from solution cells.
 FOLD_TAGS = ("hide-input", "hide-cell", "hide-output")
 ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
+#: The install line of the sources (from the repository) and the student edition's (from the
+#: wheel that ``scripts/classroom_kit.py`` ships next to it, in ``../wheel/``: no network needed).
+REPO_INSTALL = '%pip install -q "classp @ git+https://github.com/classp-book/classp-book"'
+WHEEL_INSTALL = "%pip install -q --no-index --find-links ../wheel classp  # the wheel shipped with this edition"
 
 _GRADE_ID = re.compile(r"^task_(\d+)_(\d+)_(solution|check|answer)(?:_\d+)?$")
 _RESULT_VAR = re.compile(r"^(result_(\d+)_(\d+))\s*=\s*checks\.check_\w+\(", re.M)
@@ -206,6 +210,8 @@ def student_notebook(nb, name: str = "notebook"):
     _validate(nb, name)
     out = _cleared(nb)
     for i, cell in enumerate(out.cells):
+        if cell["cell_type"] == "code" and REPO_INSTALL in cell["source"]:
+            cell["source"] = cell["source"].replace(REPO_INSTALL, WHEEL_INSTALL)
         if not _is_solution(cell):
             continue
         where = f"{name}, cell {i}"

@@ -1,0 +1,101 @@
+#!/usr/bin/env python
+"""The classroom kit, built by one command: ``python scripts/classroom_kit.py --out DIR``.
+
+It writes, from this checkout:
+
+* ``DIR/student/``, ``DIR/teacher/``: the two editions of the assignments (``scripts/editions.py``);
+* ``DIR/wheel/``: a wheel of the ``classp`` package (``pip wheel``), so that a lab installs it
+  with ``pip install DIR/wheel/classp-*.whl``, without network access to the repository;
+* ``DIR/nbgrader/``: an nbgrader course folder: ``source/a<N>/`` holds each teacher edition, and
+  ``nbgrader_config.py`` sets the course, the folder and a cell timeout of
+  :data:`CELL_TIMEOUT_S` seconds (task 4.2's check re-runs every run of the experiment).
+
+The same refusals as the editions hold: nothing is overwritten without ``--force`` and ``--out``
+may not hold the sources (or be inside them); every check runs before anything is written.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from typing import Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+#: nbgrader's per-cell timeout in the kit's course folder (its default, 30 s, is too short for 4.2).
+CELL_TIMEOUT_S = 300
+
+
+def _editions():
+    spec = importlib.util.spec_from_file_location("scripts_editions", ROOT / "scripts" / "editions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def nbgrader_config(root: Path) -> str:
+    """The text of the course folder's ``nbgrader_config.py``."""
+    return ("c = get_config()  # noqa: F821  (nbgrader's config object)\n"
+            "c.CourseDirectory.course_id = 'classp'\n"
+            f"c.CourseDirectory.root = {str(root)!r}\n"
+            f"c.ExecutePreprocessor.timeout = {CELL_TIMEOUT_S}  # seconds per cell; task 4.2 re-runs every run\n"
+            "c.ClearSolutions.code_stub = {'python': '# YOUR CODE HERE\\nraise NotImplementedError()'}\n")
+
+
+def build_kit(out_dir, *, force: bool = False, wheel: bool = True) -> list:
+    """Write the kit into ``out_dir``; returns the files written (see the module docstring)."""
+    from classp._io import write_text
+    from classp.teaching.assignments import ASSIGNMENTS
+
+    E = _editions()
+    out = Path(out_dir).resolve()
+    E.check_paths(out, E.default_source())
+    E.check_paths(out, ROOT / "classp")
+    course = out / "nbgrader"
+    config = course / "nbgrader_config.py"
+    text = nbgrader_config(course)
+    if config.exists() and config.read_text(encoding="utf-8") != text and not force:
+        raise ValueError(f"{config} exists and differs; pass --force to overwrite it")
+    written = E.build_editions(out, force=force)
+    texts = {config: text}
+    for a in ASSIGNMENTS:
+        texts[course / "source" / f"a{a.number}" / a.notebook] = (out / "teacher" / a.notebook).read_text(
+            encoding="utf-8")
+    clash = [p for p, t in texts.items() if p.exists() and p.read_text(encoding="utf-8") != t]
+    if clash and not force:
+        raise ValueError(f"{clash[0]} exists and differs; pass --force to overwrite it")
+    for p, t in texts.items():
+        write_text(p, t)
+    written += sorted(texts)
+    if wheel:
+        import shutil
+
+        (out / "wheel").mkdir(parents=True, exist_ok=True)
+        build_dir_existed = (ROOT / "build").exists()
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out / "wheel"),
+                        str(ROOT)], check=True)
+        if not build_dir_existed:  # setuptools' scratch folder in the checkout
+            shutil.rmtree(ROOT / "build", ignore_errors=True)
+        written += sorted((out / "wheel").glob("classp-*.whl"))
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python scripts/classroom_kit.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--force", action="store_true", help="overwrite files that differ")
+    parser.add_argument("--no-wheel", action="store_true", help="skip the wheel of classp")
+    args = parser.parse_args(argv)
+    try:
+        written = build_kit(args.out, force=args.force, wheel=not args.no_wheel)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for p in written:
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
