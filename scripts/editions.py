@@ -2,7 +2,8 @@
 """Student and teacher editions of the CLASSP book's assignments (repository tooling).
 
 The assignment notebooks in ``book/assignments/`` are the single source of truth. They hold the
-solutions, and the book shows them folded (tag ``hide-input``). Each solution cell carries the tag
+solutions, and the book's pages leave them out (tag ``remove-cell``; the downloadable copy of a
+page is its student edition, :mod:`classp.teaching.public_site`). Each solution cell carries the tag
 ``solution`` and marks its solution code with ``### BEGIN SOLUTION`` / ``### END SOLUTION`` (the
 delimiters nbgrader uses). From them, ``python scripts/editions.py build --out DIR`` writes:
 
@@ -47,7 +48,7 @@ END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
 #: Tags that fold a cell on the website; the student edition drops them from solution cells.
-FOLD_TAGS = ("hide-input", "hide-cell", "hide-output")
+FOLD_TAGS = ("hide-input", "hide-cell", "hide-output", "remove-cell")
 ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
 #: The install line of the sources (from the repository) and the student edition's (from the
 #: wheel that ``scripts/classroom_kit.py`` ships next to it, in ``../wheel/``: no network needed).

@@ -128,8 +128,9 @@ def test_book_conventions(notebook):
     assert "SEED = 0" in code[1].source and "torch.manual_seed(SEED)" in code[1].source
     for cell in nb.cells:
         if is_solution(cell) and cell.cell_type == "code":
-            assert "hide-input" in cell.metadata["tags"]  # folded on the website
+            assert "remove-cell" in cell.metadata["tags"]  # not on the public website
         if is_solution(cell) and cell.cell_type == "markdown":
+            assert "remove-cell" in cell.metadata["tags"]
             assert cell.source.startswith(":::{admonition} Model answer") and ":class: dropdown" in cell.source
     body = "\n".join(c.source for c in code)
     assert "optimizer.step()" not in body and ".backward()" not in body.replace(
