@@ -8,7 +8,9 @@ It writes, from this checkout:
   with ``pip install DIR/wheel/classp-*.whl``, without network access to the repository;
 * ``DIR/nbgrader/``: an nbgrader course folder: ``source/a<N>/`` holds each teacher edition, and
   ``nbgrader_config.py`` sets the course, the folder and a cell timeout of
-  :data:`CELL_TIMEOUT_S` seconds (task 4.2's check re-runs every run of the experiment).
+  :data:`CELL_TIMEOUT_S` seconds (task 4.2's check re-runs every run of the experiment);
+* ``DIR/otter/``: the assignments in otter-grader's format (``scripts/otter_export.py``), ready for
+  ``otter assign DIR/otter/a1_from_scratch.ipynb dist/`` (student notebook and Gradescope zip).
 
 The same refusals as the editions hold: nothing is overwritten without ``--force`` and ``--out``
 may not hold the sources (or be inside them); every check runs before anything is written.
@@ -27,11 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 CELL_TIMEOUT_S = 300
 
 
-def _editions():
-    spec = importlib.util.spec_from_file_location("scripts_editions", ROOT / "scripts" / "editions.py")
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"scripts_{name}", ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _editions():
+    return _load("editions")
 
 
 def nbgrader_config(root: Path) -> str:
@@ -59,9 +65,14 @@ def build_kit(out_dir, *, force: bool = False, wheel: bool = True) -> list:
         raise ValueError(f"{config} exists and differs; pass --force to overwrite it")
     written = E.build_editions(out, force=force)
     texts = {config: text}
+    import nbformat
+
+    O = _load("otter_export")
     for a in ASSIGNMENTS:
         texts[course / "source" / f"a{a.number}" / a.notebook] = (out / "teacher" / a.notebook).read_text(
             encoding="utf-8")
+        nb = nbformat.read(str(E.default_source() / a.notebook), as_version=4)
+        texts[out / "otter" / a.notebook] = E._dumps(O.otter_notebook(nb, a.notebook))
     clash = [p for p, t in texts.items() if p.exists() and p.read_text(encoding="utf-8") != t]
     if clash and not force:
         raise ValueError(f"{clash[0]} exists and differs; pass --force to overwrite it")

@@ -35,6 +35,8 @@ def test_the_kit_is_built_by_one_command(tmp_path):
         student = nbformat.read(str(out / "student" / a.notebook), as_version=4)
         first = student.cells[0].source
         assert "--no-index --find-links ../wheel classp" in first and "git+https" not in first
+        otter = nbformat.read(str(out / "otter" / a.notebook), as_version=4)
+        assert otter.cells[0].source.startswith("# ASSIGNMENT CONFIG")
     # a rerun is fine; an edited file is not overwritten without --force
     assert K.main(["--out", str(out), "--no-wheel"]) == 0
     (out / "nbgrader" / "nbgrader_config.py").write_text("edited")
