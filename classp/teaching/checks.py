@@ -84,7 +84,7 @@ _EXPORTS = {
     "DENSITY_TASK": "a2",
     "check_fisher_diagonal": "a3", "check_ewc_penalty": "a3",
     "check_forgetting": "a4", "check_experiment": "a4", "BASELINES": "a4",
-    "grade": "grading", "score": "grading",
+    "grade": "grading", "score": "grading", "summary": "grading",
 }
 
 
@@ -430,51 +430,6 @@ def run_cases(task: str, cases: list, *, name: str, seed: int | None, verbose: b
     if _grading() and not result.passed:
         raise CheckFailed(f"task {task}: {status} ({_fmt_points(points)}/{_fmt_points(info.points)} points)")
     return result
-
-
-def summary(assignment: int | None = None, *, verbose: bool = True) -> dict:
-    """The points of the checks run so far in this kernel, per task and in total.
-
-    Parameters
-    ----------
-    assignment : int, optional
-        1 to 4; default: every assignment with a task checked so far.
-    verbose : bool, default True
-        Print the table (checked tasks with their points, tasks not checked yet, written answers).
-
-    Returns
-    -------
-    dict
-        ``tasks`` ({task: points or None when not checked yet}), ``checked`` (points of the checked
-        tasks), ``checked_max`` (their worth when every check passes), ``written_max`` (points of the
-        written answers, read by the teacher) and ``max`` (the assignment's total).
-    """
-    verbose = check_bool("verbose", verbose)
-    numbers = [check_choice("assignment", check_int("assignment", assignment), [1, 2, 3, 4])] \
-        if assignment is not None else sorted({TASKS[t].assignment for t in _RESULTS})
-    out = {"tasks": {}, "checked": 0.0, "checked_max": 0.0, "written_max": 0.0, "max": 0.0}
-    lines = []
-    for n in numbers:
-        lines.append(f"Assignment {n}")
-        for t in tasks_of(n):
-            out["max"] += t.points
-            if t.graded == "manual":
-                out["written_max"] += t.points
-                lines.append(f"  task {t.task} {t.title}: written answer, {t.points} points (read by your teacher)")
-                continue
-            out["checked_max"] += t.points
-            r = _RESULTS.get(t.task)
-            out["tasks"][t.task] = None if r is None else r.points
-            if r is None:
-                lines.append(f"  task {t.task} {t.title}: not checked yet (0/{t.points})")
-            else:
-                out["checked"] += r.points
-                lines.append(f"  task {t.task} {t.title}: {r.status}, {_fmt_points(r.points)}/{t.points}")
-    lines.append(f"Checked tasks: {_fmt_points(round(out['checked'], 2))}/{_fmt_points(out['checked_max'])} points; "
-                 f"written answers: {_fmt_points(out['written_max'])} more points, read by your teacher.")
-    if verbose:
-        print("\n".join(lines))
-    return out
 
 
 # ================================================================================== what the student returned

@@ -1,4 +1,4 @@
-"""Grading in a fresh process: what an autograder's hidden test calls.
+"""Grading in a fresh process (what an autograder's hidden test calls), and the notebook's summary.
 
 :func:`grade` sends the student's answer to a new Python process (``python -m
 classp.teaching.grading``) and runs the task's check there, with hidden cases (seeds students cannot
@@ -29,7 +29,9 @@ from typing import Callable
 
 from . import checks
 
-__all__ = ["grade", "score", "function_source", "GRADE_TIMEOUT_S"]
+from .._validation import check_bool, check_choice, check_int
+
+__all__ = ["grade", "score", "summary", "function_source", "GRADE_TIMEOUT_S"]
 
 #: Seconds one :func:`grade` may take in all (the fresh process is stopped after it).
 GRADE_TIMEOUT_S = 1800.0
@@ -182,6 +184,51 @@ def score(result: checks.CheckResult) -> float:
     if not result.graded and not result.passed:
         raise AssertionError(f"task {result.task} did not pass its check ({result.status})")
     return float(result.points)
+
+
+def summary(assignment: int | None = None, *, verbose: bool = True) -> dict:
+    """The points of the checks run so far in this kernel, per task and in total.
+
+    Parameters
+    ----------
+    assignment : int, optional
+        1 to 4; default: every assignment with a task checked so far.
+    verbose : bool, default True
+        Print the table (checked tasks with their points, tasks not checked yet, written answers).
+
+    Returns
+    -------
+    dict
+        ``tasks`` ({task: points or None when not checked yet}), ``checked`` (points of the checked
+        tasks), ``checked_max`` (their worth when every check passes), ``written_max`` (points of the
+        written answers, read by the teacher) and ``max`` (the assignment's total).
+    """
+    verbose = check_bool("verbose", verbose)
+    numbers = [check_choice("assignment", check_int("assignment", assignment), [1, 2, 3, 4])] \
+        if assignment is not None else sorted({checks.TASKS[t].assignment for t in checks._RESULTS})
+    out = {"tasks": {}, "checked": 0.0, "checked_max": 0.0, "written_max": 0.0, "max": 0.0}
+    lines = []
+    for n in numbers:
+        lines.append(f"Assignment {n}")
+        for t in checks.tasks_of(n):
+            out["max"] += t.points
+            if t.graded == "manual":
+                out["written_max"] += t.points
+                lines.append(f"  task {t.task} {t.title}: written answer, {t.points} points (read by your teacher)")
+                continue
+            out["checked_max"] += t.points
+            r = checks._RESULTS.get(t.task)
+            out["tasks"][t.task] = None if r is None else r.points
+            if r is None:
+                lines.append(f"  task {t.task} {t.title}: not checked yet (0/{t.points})")
+            else:
+                out["checked"] += r.points
+                lines.append(f"  task {t.task} {t.title}: {r.status}, {checks._fmt_points(r.points)}/{t.points}")
+    lines.append(f"Checked tasks: {checks._fmt_points(round(out['checked'], 2))}/{checks._fmt_points(out['checked_max'])} points; "
+                 f"written answers: {checks._fmt_points(out['written_max'])} more points, read by your teacher.")
+    if verbose:
+        print("\n".join(lines))
+    return out
 
 
 def _main() -> int:
