@@ -1,0 +1,32 @@
+"""Sphinx extension of the CLASSP book: phones, dark mode and print (issue 13 §3).
+
+Adds ``static/classp-access.css`` to every page:
+
+* phones (a 390-px-wide screen): long display equations, tables and code blocks scroll
+  horizontally inside their own box instead of running off the right edge of the page;
+  images never exceed the text width;
+* dark mode (sphinx-book-theme sets ``html[data-theme=dark]``): figures keep an opaque white
+  background and padding, so black axes and labels on matplotlib's transparent or white PNGs stay
+  legible on the dark page;
+* print (``scripts/pdf.sh`` prints the single-page build with headless Chromium): no sidebars,
+  no buttons, equations and tables wrap instead of being clipped by a scroll box.
+
+Enabled in ``_config.yml`` under ``sphinx: local_extensions``; tested by
+``tests/test_browser_layout.py``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def _add_static_path(app) -> None:
+    if str(STATIC) not in app.config.html_static_path:
+        app.config.html_static_path.append(str(STATIC))
+
+
+def setup(app):
+    app.connect("builder-inited", _add_static_path)
+    app.add_css_file("classp-access.css", priority=900)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
