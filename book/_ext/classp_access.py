@@ -26,7 +26,20 @@ def _add_static_path(app) -> None:
         app.config.html_static_path.append(str(STATIC))
 
 
+def _singlehtml_handlers(app) -> None:
+    """Let the single-page build (``--builder singlehtml``, scripts/pdf.sh) render every node the
+    multi-page build renders. Sphinx looks up a builder's node visitors by its name first and only
+    falls back to the format (``html``) when that name has none; sphinx-exercise registers visitors
+    for ``singlehtml``, so the ``html``-only ones (e.g. MyST-NB's ``HideCodeCellNode``) would be
+    missing and the build raise ``NotImplementedError``. Copy the missing ones over."""
+    handlers = app.registry.translation_handlers
+    if app.builder.name == "singlehtml" and "singlehtml" in handlers:
+        for node, visitors in handlers.get("html", {}).items():
+            handlers["singlehtml"].setdefault(node, visitors)
+
+
 def setup(app):
     app.connect("builder-inited", _add_static_path)
+    app.connect("builder-inited", _singlehtml_handlers)
     app.add_css_file("classp-access.css", priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -86,3 +86,21 @@ def test_show_puts_the_alt_text_on_the_img(monkeypatch):
     assert plots.show(fig2, alt="given") == "given"
     with pytest.raises(ValueError, match="dpi"):
         plots.show(plt.figure(), dpi=5)
+
+
+def test_kernel_free_slider_frames_get_alt_texts_from_their_figures():
+    from matplotlib.figure import Figure
+
+    from classp.viz.kernel_free import KernelFreeSlider
+
+    def frame(p):
+        fig = Figure(figsize=(2, 1.5))
+        ax = fig.add_subplot()
+        ax.plot([0, 1, 2], [p, 2 * p, 3 * p], label="line")
+        return fig
+
+    s = KernelFreeSlider.from_function(frame, {"p": [1, 2]})
+    assert s.alts[0] == "p = 1. Line chart. line: starts at 1, ranges from 1 to 3, ends at 3, mean 2."
+    assert s.alts[1] == "p = 2. Line chart. line: starts at 2, ranges from 2 to 6, ends at 6, mean 4."
+    # an explicit alt still wins
+    assert KernelFreeSlider.from_function(frame, {"p": [1]}, alt="given {values}").alts == ["given p = 1"]
