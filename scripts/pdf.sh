@@ -23,5 +23,8 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" "$JB" build . --builder singlehtml \
     --config book/_vendor/_config_offline.yml -W --keep-going
 fi
-"$PYTHON" scripts/pdf_print.py _build/singlehtml/index.html "$out"
+# Sphinx writes the single page as book/intro.html (the root document) but with links relative to
+# the build root (_static/, _images/), so print a copy placed at the root.
+cp _build/singlehtml/book/intro.html _build/singlehtml/classp-book.html
+"$PYTHON" scripts/pdf_print.py _build/singlehtml/classp-book.html "$out"
 echo "pdf.sh: $out in $(( $(date +%s) - start )) s"

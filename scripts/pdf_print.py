@@ -2,7 +2,7 @@
 
 Usage (scripts/pdf.sh runs it after the ``--builder singlehtml`` build)::
 
-    python scripts/pdf_print.py _build/singlehtml/index.html _build/pdf/classp-book.pdf
+    python scripts/pdf_print.py _build/singlehtml/classp-book.html _build/pdf/classp-book.pdf
 
 Drives ``/usr/bin/chromium`` (or ``CLASSP_CHROMIUM``) through Playwright; never downloads a browser
 and aborts every request that is not a local file, so the PDF is built offline. Before printing it
@@ -39,7 +39,7 @@ WAIT_READY = """async () => {
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("html", type=Path, help="index.html of the singlehtml build")
+    ap.add_argument("html", type=Path, help="the singlehtml build's page, at the build root (scripts/pdf.sh copies book/intro.html there)")
     ap.add_argument("pdf", type=Path, help="where to write the PDF")
     args = ap.parse_args(argv)
     if not args.html.is_file():

@@ -8,6 +8,7 @@ Adds ``static/classp-access.css`` to every page:
 * dark mode (sphinx-book-theme sets ``html[data-theme=dark]``): figures keep an opaque white
   background and padding, so black axes and labels on matplotlib's transparent or white PNGs stay
   legible on the dark page;
+* alt texts computed by :func:`classp.viz.plots.show` (in the output metadata) reach the ``<img>``;
 * print (``scripts/pdf.sh`` prints the single-page build with headless Chromium): no sidebars,
   no buttons, equations and tables wrap instead of being clipped by a scroll box.
 
@@ -38,7 +39,34 @@ def _singlehtml_handlers(app) -> None:
             handlers["singlehtml"].setdefault(node, visitors)
 
 
+def _alt_from_output_metadata() -> None:
+    """Give an image output the alt text stored in its output metadata.
+
+    MyST-NB 1.x copies only ``width`` and ``height`` from an output's metadata
+    (``{"image/png": {...}}``) to the image; the alt text comes from static cell metadata. The
+    book's figures are shown with :func:`classp.viz.plots.show`, which stores an alt text computed
+    from the figure's data under ``alt`` there; this wrapper applies it (it wins over cell metadata,
+    which it replaces)."""
+    from myst_nb.core.render import NbElementRenderer
+
+    if getattr(NbElementRenderer.render_image, "_classp_alt", False):
+        return
+    original = NbElementRenderer.render_image
+
+    def render_image(self, data):
+        out = original(self, data)
+        alt = (data.output_metadata or {}).get(data.mime_type, {}).get("alt")
+        if alt:
+            for node in out:
+                node["alt"] = str(alt)
+        return out
+
+    render_image._classp_alt = True
+    NbElementRenderer.render_image = render_image
+
+
 def setup(app):
+    _alt_from_output_metadata()
     app.connect("builder-inited", _add_static_path)
     app.connect("builder-inited", _singlehtml_handlers)
     app.add_css_file("classp-access.css", priority=900)

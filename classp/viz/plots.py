@@ -442,12 +442,14 @@ def describe(fig) -> str:
 
 
 def show(fig, alt: str | None = None, dpi: int = 100) -> str:
-    """Display ``fig`` as a PNG whose ``alt`` attribute is its alt text, close it, return the text.
+    """Display ``fig`` as a PNG output carrying its alt text, close it, and return the text.
 
-    Jupyter Book (MyST-NB) takes an image's alt text only from static cell metadata, so a chapter
-    shows its figures with this function instead of ``plt.show()``: the image arrives as HTML,
-    ``<img alt="...">`` with the alt text from :func:`describe` (or ``alt``), plus a plain-text copy
-    of the alt text for non-HTML front ends.
+    The alt text (from :func:`describe`, or ``alt``) travels in the output's metadata,
+    ``{"image/png": {"alt": ...}}``, which the book's Sphinx extension (``book/_ext/classp_access.py``)
+    puts on the ``<img>``: MyST-NB alone takes alt texts only from static cell metadata
+    (``mystnb: image: alt:``), which a computed figure can contradict. A chapter therefore ends a
+    figure cell with ``plots.show(fig)`` instead of ``plt.show()``; the cell's ``mystnb: figure:``
+    caption and name still apply. Front ends without images print ``[figure] <alt text>``.
 
     Parameters
     ----------
@@ -462,7 +464,6 @@ def show(fig, alt: str | None = None, dpi: int = 100) -> str:
         The alt text (assert on it, or glue it).
     """
     import base64
-    import html
     import io
 
     dpi = check_int("dpi", dpi, 10, 600)
@@ -471,7 +472,6 @@ def show(fig, alt: str | None = None, dpi: int = 100) -> str:
     text = describe(fig) if alt is None else str(alt)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white", transparent=False)
-    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
     try:
         import matplotlib.pyplot as plt
 
@@ -482,6 +482,6 @@ def show(fig, alt: str | None = None, dpi: int = 100) -> str:
         from IPython.display import display
     except ImportError:  # pragma: no cover - IPython is not installed
         return text
-    display({"text/html": f'<img class="classp-figure" src="{uri}" alt="{html.escape(text, quote=True)}">',
-             "text/plain": f"[figure] {text}"}, raw=True)
+    display({"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": f"[figure] {text}"},
+            metadata={"image/png": {"alt": text}}, raw=True)
     return text

@@ -68,19 +68,20 @@ def test_two_panels_are_numbered_and_bad_input_refused():
     plt.close(fig)
 
 
-def test_show_puts_the_alt_text_on_the_img(monkeypatch):
+def test_show_puts_the_alt_text_in_the_png_output_metadata(monkeypatch):
+    import base64
+
     shown = []
     import IPython.display
 
-    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append((obj, raw)))
+    monkeypatch.setattr(IPython.display, "display", lambda obj, metadata=None, raw=False: shown.append((obj, metadata, raw)))
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0.5, 1.0], label='a "quoted" <line>')
     text = plots.show(fig)
-    (obj, raw), = shown
-    assert raw and obj["text/plain"] == f"[figure] {text}"
-    m = re.fullmatch(r'<img class="classp-figure" src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">',
-                     obj["text/html"])
-    assert m and "a &quot;quoted&quot; &lt;line&gt;: starts at 0.5" in m.group(2)
+    (obj, metadata, raw), = shown
+    assert raw and obj["text/plain"] == f"[figure] {text}" and metadata == {"image/png": {"alt": text}}
+    assert 'a "quoted" <line>: starts at 0.5, ranges from 0.5 to 1, ends at 1, mean 0.75.' in text
+    assert base64.b64decode(obj["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
     assert not plt.fignum_exists(fig.number)  # closed: no second copy from the inline backend
     fig2, _ = plt.subplots()
     assert plots.show(fig2, alt="given") == "given"
