@@ -392,15 +392,21 @@ class KernelFreeSlider:
             from tqdm.auto import tqdm
 
             grid = tqdm(grid, desc="precomputing frames", leave=False)
-        frames = {}
+        frames, described = {}, {}
         for key in grid:
             out = fn(*key)
-            # render now, so at most one figure is open at a time
+            # render now, so at most one figure is open at a time; describe it first (alt text)
             if isinstance(out, tuple) and len(out) == 2 and not isinstance(out[0], (bytes, bytearray)):
+                described[key] = _describe(out[0])
                 out = (figure_to_png(out[0], dpi=dpi, colors=colors), out[1])
             elif not isinstance(out, (bytes, bytearray, tuple)):
+                described[key] = _describe(out)
                 out = figure_to_png(out, dpi=dpi, colors=colors)
             frames[key] = out
+        if kwargs.get("alt") is None and len(described) == len(frames):
+            # default alt text: the grid point and what its figure draws (classp.viz.plots.describe)
+            kwargs["alt"] = lambda key: (", ".join(f"{n} = {format_value(v)}" for n, v in zip(names, key))
+                                         + ". " + described[key])
         return cls(frames, params, **kwargs)
 
     # ------------------------------------------------------------------ properties
@@ -631,3 +637,9 @@ def slider_figure(frames: Mapping, params: Mapping[str, Sequence], **kwargs) -> 
     """
     return KernelFreeSlider(frames, params, **kwargs)
 
+
+def _describe(fig) -> str:
+    """Alt text computed from a frame's figure (issue 13 §3); see :func:`classp.viz.plots.describe`."""
+    from .plots import describe
+
+    return describe(fig)

@@ -14,7 +14,35 @@ from .._validation import check_int
 from ..lab import metrics as _metrics
 
 __all__ = ["plot_accuracy_matrix", "plot_accuracy_curves", "plot_density", "plot_losses", "plot_last_changed",
-           "plot_frontier", "frontier_point"]
+           "plot_frontier", "frontier_point", "PALETTE", "CMAP", "color", "use_book_style", "describe", "show"]
+
+#: The book's colours, in order: Okabe & Ito's colour-blind-safe palette (Okabe and Ito, "Color
+#: Universal Design", 2008), yellow last because thin yellow lines are hard to see on white.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+#: Colormap of heatmaps: viridis is perceptually uniform and readable with every common colour-vision deficiency.
+CMAP = "viridis"
+
+
+def color(k: int) -> str:
+    """The ``k``-th colour of :data:`PALETTE` (cycling)."""
+    return PALETTE[int(k) % len(PALETTE)]
+
+
+def use_book_style() -> None:
+    """Make matplotlib's defaults the book's: :data:`PALETTE` as the colour cycle, :data:`CMAP` for
+    images, and an opaque white figure background (legible in the theme's dark mode).
+
+    Each chapter calls it once in its set-up cell; the functions of this module use the palette
+    whether or not it was called.
+    """
+    import matplotlib as mpl
+    from cycler import cycler
+
+    mpl.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE))
+    mpl.rcParams["image.cmap"] = CMAP
+    for key in ("figure.facecolor", "savefig.facecolor", "axes.facecolor"):
+        mpl.rcParams[key] = "white"
+    mpl.rcParams["savefig.transparent"] = False
 
 
 def _axes(ax, figsize=(5, 4)):
@@ -36,7 +64,7 @@ def _task_boundaries(ax, result, stride: float = 1.0, label=True):
 
 
 def plot_accuracy_matrix(R, task_names: Sequence[str] | None = None, ax=None, annotate: bool = True,
-                         cmap: str = "viridis", title: str = "Accuracy matrix"):
+                         cmap: str = CMAP, title: str = "Accuracy matrix"):
     """Heatmap of an accuracy matrix, ``R[i, j]`` = accuracy on task ``j`` after training task ``i``.
 
     Parameters
@@ -101,7 +129,7 @@ def plot_accuracy_curves(result, ax=None, title: str | None = None):
     steps = np.asarray(result.eval_steps)
     curve = np.asarray(result.accuracy_curve)
     for j in range(result.n_tasks):
-        ax.plot(steps, curve[:, j], marker="o", ms=3, lw=1.3, label=result.task_names[j])
+        ax.plot(steps, curve[:, j], marker="o", ms=3, lw=1.3, label=result.task_names[j], color=color(j))
     ax.set_ylim(-0.02, 1.05)
     ax.set_xlabel("training step")
     ax.set_ylabel("test accuracy")
@@ -150,7 +178,7 @@ def plot_density(result, ax=None, smooth: int | None = None, title: str | None =
     """
     smooth = check_int("smooth", smooth, 1, allow_none=True)
     ax = _axes(ax, figsize=(6, 3))
-    _curve(result, result.density, ax, smooth, "C2", "density")
+    _curve(result, result.density, ax, smooth, color(2), "density")
     ax.set_ylim(-0.02, 1.05)
     ax.set_xlabel("training step")
     ax.set_ylabel("fraction of weights changed")
@@ -178,7 +206,7 @@ def plot_losses(result, ax=None, smooth: int | None = None, log: bool = False, t
     """
     smooth = check_int("smooth", smooth, 1, allow_none=True)
     ax = _axes(ax, figsize=(6, 3))
-    _curve(result, result.losses, ax, smooth, "C0", "loss")
+    _curve(result, result.losses, ax, smooth, color(0), "loss")
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("training step")
@@ -224,8 +252,7 @@ def plot_last_changed(result, ax=None, width: int | None = None, title: str | No
     img[:n] = last
     img = img.reshape(rows, width)
     T = result.n_tasks
-    base = plt.get_cmap("tab10" if T <= 10 else "tab20")
-    colors = ["0.85"] + [base(i % base.N) for i in range(T)]
+    colors = ["0.85"] + [color(i) for i in range(T)]
     cmap = mcolors.ListedColormap(colors).with_extremes(bad="white")
     norm = mcolors.BoundaryNorm(np.arange(-1.5, T + 0.5), cmap.N)
     ax = _axes(ax, figsize=(5, 5 * rows / max(width, 1) + 0.8))
@@ -303,15 +330,15 @@ def plot_frontier(results, ax=None, labels: Sequence[str] | None = None, connect
     means = []
     for c, lab in enumerate(order):
         p = np.array([pt for pt, l in zip(pts, labs) if l == lab])
-        color = f"C{c % 10}"
-        ax.scatter(p[:, 0], p[:, 1], s=14, color=color, alpha=0.45)
+        col = color(c)
+        ax.scatter(p[:, 0], p[:, 1], s=14, color=col, alpha=0.45)
         m = p.mean(axis=0)
         means.append(m)
         if len(p) > 1:
             s = p.std(axis=0, ddof=1)
-            ax.errorbar(m[0], m[1], xerr=s[0], yerr=s[1], fmt="o", ms=7, color=color, capsize=3, label=lab)
+            ax.errorbar(m[0], m[1], xerr=s[0], yerr=s[1], fmt="o", ms=7, color=col, capsize=3, label=lab)
         else:
-            ax.scatter(m[0], m[1], s=50, color=color, label=lab)
+            ax.scatter(m[0], m[1], s=50, color=col, label=lab)
     if connect and len(means) > 1:
         mm = np.array(means)
         ax.plot(mm[:, 0], mm[:, 1], color="0.4", lw=1, zorder=0)
@@ -323,3 +350,138 @@ def plot_frontier(results, ax=None, labels: Sequence[str] | None = None, connect
     ax.plot([0, 1], [0, 1], color="0.85", lw=0.8, zorder=0)
     ax.legend(fontsize=7, loc="lower left")
     return ax
+
+
+# ------------------------------------------------------------------------------------------ alt text
+def _g(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _describe_axes(ax) -> str:
+    """One paragraph about one axes, computed from the artists it holds."""
+    parts = []
+    title = ax.get_title()
+    xl, yl = ax.get_xlabel(), ax.get_ylabel()
+    kind = []
+    lines = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_") and len(np.atleast_1d(ln.get_xdata())) > 1]
+    images = ax.get_images()
+    points = [c for c in ax.collections if hasattr(c, "get_offsets") and len(c.get_offsets())]
+    if lines:
+        kind.append("line chart")
+    if images:
+        kind.append("heatmap")
+    if points and not lines:
+        kind.append("scatter plot")
+    head = (" and ".join(kind) or "chart").capitalize()
+    parts.append(f"{head}{f' titled “{title}”' if title else ''}.")
+    if xl or yl:
+        x0, x1 = ax.get_xlim()
+        parts.append(f"Horizontal axis: {xl or 'unlabelled'} from {_g(x0)} to {_g(x1)}; vertical axis: {yl or 'unlabelled'}.")
+    for ln in lines:
+        y = np.asarray(ln.get_ydata(), dtype=float)
+        y = y[np.isfinite(y)]
+        if not len(y):
+            continue
+        parts.append(f"{ln.get_label()}: starts at {_g(y[0])}, ranges from {_g(y.min())} to {_g(y.max())}, "
+                     f"ends at {_g(y[-1])}, mean {_g(y.mean())}.")
+    for im in images:
+        a = np.ma.masked_invalid(np.asarray(im.get_array(), dtype=float))
+        if a.ndim != 2 or a.count() == 0:
+            continue
+        txt = f"{a.shape[0]} by {a.shape[1]} cells from {_g(a.min())} to {_g(a.max())}, mean {_g(a.mean())}"
+        if a.shape[0] <= 10 and a.shape[1] <= 10:
+            rows = "; ".join(", ".join("–" if np.ma.is_masked(v) else f"{v:.2f}" for v in row) for row in a)
+            txt += f"; rows: {rows}"
+        parts.append(txt + ".")
+    for c in points:
+        off = np.asarray(c.get_offsets(), dtype=float)
+        lab = c.get_label()
+        name = "" if lab.startswith("_") else f"{lab}: "
+        if len(off) <= 6:
+            pts = ", ".join(f"({_g(px)}, {_g(py)})" for px, py in off)
+            parts.append(f"{name}{len(off)} point{'s' * (len(off) > 1)} at {pts}.")
+        else:
+            m = off.mean(axis=0)
+            parts.append(f"{name}{len(off)} points, mean ({_g(m[0])}, {_g(m[1])}).")
+    legend = ax.get_legend()
+    if legend is not None and not lines:
+        labels = [t.get_text() for t in legend.get_texts()]
+        if labels:
+            parts.append("Legend: " + "; ".join(labels) + ".")
+    return " ".join(parts)
+
+
+def describe(fig) -> str:
+    """Alt text of a figure, computed from the data it draws (never written by hand).
+
+    For each axes (colorbars skipped): its kind, title and axis labels; for every labelled line its
+    first, smallest, largest, last and mean value; for every heatmap its shape and range (all cells
+    when at most 10 × 10); for every scatter its points (or their mean when more than six).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure or matplotlib.axes.Axes
+
+    Returns
+    -------
+    str
+    """
+    if hasattr(fig, "get_figure") and not hasattr(fig, "axes"):
+        fig = fig.get_figure()
+    if hasattr(fig, "figure") and not hasattr(fig, "savefig"):
+        fig = fig.figure
+    if not hasattr(fig, "savefig"):
+        raise ValueError(f"fig must be a matplotlib Figure or Axes; got {type(fig).__name__}")
+    axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    if not axes:
+        return "Empty figure."
+    texts = [_describe_axes(ax) for ax in axes]
+    if len(texts) == 1:
+        return texts[0]
+    return f"{len(texts)} panels. " + " ".join(f"Panel {k + 1}: {t}" for k, t in enumerate(texts))
+
+
+def show(fig, alt: str | None = None, dpi: int = 100) -> str:
+    """Display ``fig`` as a PNG output carrying its alt text, close it, and return the text.
+
+    The alt text (from :func:`describe`, or ``alt``) travels in the output's metadata,
+    ``{"image/png": {"alt": ...}}``, which the book's Sphinx extension (``book/_ext/classp_access.py``)
+    puts on the ``<img>``: MyST-NB alone takes alt texts only from static cell metadata
+    (``mystnb: image: alt:``), which a computed figure can contradict. A chapter therefore ends a
+    figure cell with ``plots.show(fig)`` instead of ``plt.show()``; the cell's ``mystnb: figure:``
+    caption and name still apply. Front ends without images print ``[figure] <alt text>``.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure or matplotlib.axes.Axes
+    alt : str, optional
+        Alt text to use instead of :func:`describe` (e.g. one built from the same data).
+    dpi : int, default 100
+
+    Returns
+    -------
+    str
+        The alt text (assert on it, or glue it).
+    """
+    import base64
+    import io
+
+    dpi = check_int("dpi", dpi, 10, 600)
+    if hasattr(fig, "figure") and not hasattr(fig, "savefig"):
+        fig = fig.figure
+    text = describe(fig) if alt is None else str(alt)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white", transparent=False)
+    try:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    except Exception:  # pragma: no cover - a Figure made without pyplot
+        pass
+    try:
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython is not installed
+        return text
+    display({"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": f"[figure] {text}"},
+            metadata={"image/png": {"alt": text}}, raw=True)
+    return text
