@@ -93,18 +93,23 @@ def open_offline(browser, path: Path, **context):
     return ctx, page, blocked
 
 
-# Elements of the article whose right edge passes the viewport and that are not inside a box that
-# scrolls (or clips) horizontally.
+# Visible elements of the page whose right edge passes the viewport and that are not inside a box
+# that scrolls (or clips) horizontally. Hidden elements and the theme's off-canvas drawers (a
+# `position: fixed` ancestor, e.g. the "On this page" sidebar, which waits off-screen with
+# `visibility: hidden` until its button opens it) are not part of the page a reader scrolls.
 OVERFLOW = """() => {
   const vw = document.documentElement.clientWidth;
   const clips = el => { for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
       const ox = getComputedStyle(a).overflowX;
       if ((ox === "auto" || ox === "scroll" || ox === "hidden" || ox === "clip") &&
           a.getBoundingClientRect().right <= vw + 1) return true; } return false; };
+  const offCanvas = el => { for (let a = el; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).position === "fixed") return true; } return false; };
   const bad = [];
   for (const el of document.querySelectorAll("main *")) {
     const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.right <= vw + 1 || getComputedStyle(el).position === "fixed") continue;
+    if (r.width === 0 || r.right <= vw + 1) continue;
+    if (getComputedStyle(el).visibility !== "visible" || offCanvas(el)) continue;
     if (!clips(el)) bad.push(`${el.tagName.toLowerCase()}.${[...el.classList].join(".")} right=${Math.round(r.right)}`);
   }
   return {scrollWidth: document.documentElement.scrollWidth, clientWidth: vw, bad: bad.slice(0, 10),
@@ -174,7 +179,8 @@ def test_figures_are_legible_in_dark_mode(browser, site):
         fig.scroll_into_view_if_needed()
         png = fig.screenshot(path=str(SCREENSHOTS / f"dark_{path.stem}_figure.png"))
         page.screenshot(path=str(SCREENSHOTS / f"dark_{path.stem}.png"))
-        px = mpimg.imread(io.BytesIO(png), format="png")[..., :3]
+        # an element at a fractional position is captured with one row or column of the page around it
+        px = mpimg.imread(io.BytesIO(png), format="png")[1:-1, 1:-1, :3]
         edge = np.concatenate([px[:3].reshape(-1, 3), px[-3:].reshape(-1, 3), px[:, :3].reshape(-1, 3),
                                px[:, -3:].reshape(-1, 3)])
         assert edge.mean() > 0.9, f"the figure's edge is dark (mean {edge.mean():.2f}): black labels would vanish"
@@ -194,5 +200,25 @@ def test_every_figure_has_a_real_alt_text(browser, site, caption, doc):
                                  .map(i => i.getAttribute("alt") || "")""")
         bad = [a for a in alts if len(a) < 20 or re.search(r"\.(png|jpe?g|svg)$|^_images/|^data:", a)]
         assert not bad, f"{doc}: {len(bad)} of {len(alts)} images have no real alt text: {bad[:5]}"
+    finally:
+        ctx.close()
+
+
+def test_the_overflow_check_sees_a_wide_element_and_ignores_hidden_drawers(browser, site):
+    """The phone check itself: a 600-px box in the article is reported; an off-canvas drawer is not."""
+    ctx, page, _ = open_offline(browser, site / f"{yaml_root()}.html", viewport=PHONE, is_mobile=True)
+    try:
+        page.evaluate("""() => {
+            const drawer = document.createElement("div");
+            drawer.style.cssText = "position: fixed; left: 390px; width: 300px; visibility: hidden";
+            drawer.innerHTML = "<p class='probe-hidden'>a drawer waiting off-screen</p>";
+            document.querySelector("main").appendChild(drawer);
+        }""")
+        assert page.evaluate(OVERFLOW)["nbad"] == 0
+        page.evaluate("""() => { const wide = document.createElement("div");
+            wide.className = "probe-wide"; wide.style.width = "600px"; wide.textContent = "too wide";
+            document.querySelector("main article").appendChild(wide); }""")
+        st = page.evaluate(OVERFLOW)
+        assert any(b.startswith("div.probe-wide") for b in st["bad"]), st
     finally:
         ctx.close()
