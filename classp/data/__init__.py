@@ -9,7 +9,7 @@ name; :func:`register_sequence` adds your own).
 >>> from classp.data import get_sequence, list_sequences
 >>> seq = get_sequence("split-digits", seed=0)
 """
-from .base import SPLIT_SEED, DatasetNotFound, Task, TaskSequence, default_root, subsample
+from .base import SPLIT_SEED, DatasetNotFound, Task, TaskSequence, default_root, split_sizes, subsample, with_validation
 from .digits import digits_split
 from .fetch import fetch_offline_data
 from .registry import get_sequence, list_sequences, register_sequence, sequence_options

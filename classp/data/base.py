@@ -3,7 +3,9 @@
 CONTRACT (shared by the lab, the chapters, the widgets and the checks; extend, do not break):
 
 * :class:`Task` -- one task: tensors for a train split and a held-out test split, the label space
-  ``classes`` (the output units the task uses) and a ``name``.
+  ``classes`` (the output units the task uses) and a ``name``; optionally a validation split
+  carved from the training data (``get_sequence(..., validation=0.1)``, :func:`with_validation`)
+  for choosing hyper-parameters without looking at the test split.
 * :class:`TaskSequence` -- the tasks in order, plus the head size ``n_outputs``, the
   ``input_shape`` of one example, the ``scenario`` ("task": logits are restricted to the task's
   ``classes`` in training and evaluation, i.e. a multi-head setting with a known task identity;
@@ -26,13 +28,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._validation import check_number
+
 __all__ = ["Task", "TaskSequence", "DatasetNotFound", "default_root", "resolve_root", "SPLIT_SEED",
-           "DIGIT_CLASSES", "stratified_split", "subsample", "make_task"]
+           "DIGIT_CLASSES", "stratified_split", "subsample", "make_task", "with_validation", "split_sizes"]
 
 
 @dataclass
 class Task:
-    """One task of a sequence: a train split, a held-out test split and a label space."""
+    """One task of a sequence: a train split, a held-out test split, a label space and, optionally,
+    a validation split carved from the training data (``x_val``/``y_val``, None when there is none)."""
 
     name: str
     x_train: torch.Tensor  # float32, (N, *input_shape); int64 token ids for text
@@ -40,10 +45,14 @@ class Task:
     x_test: torch.Tensor
     y_test: torch.Tensor
     classes: tuple[int, ...]
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
 
     def __post_init__(self):
         if len(self.x_train) != len(self.y_train) or len(self.x_test) != len(self.y_test):
             raise ValueError(f"task {self.name!r}: inputs and labels differ in length")
+        if (self.x_val is None) != (self.y_val is None) or (self.x_val is not None and len(self.x_val) != len(self.y_val)):
+            raise ValueError(f"task {self.name!r}: validation inputs and labels differ in length")
 
 
 @dataclass
@@ -133,6 +142,58 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int = SPLIT_SEED
     test = _stratified_take(y, int(round(test_fraction * len(y))), rng)
     train = np.setdiff1d(np.arange(len(y)), test)
     return train, test
+
+
+#: Salt of the validation split (with :data:`SPLIT_SEED`): the same for every task, so tasks that
+#: share their examples (permuted digits) hold out the same underlying images.
+_VALIDATION_SALT = 104729
+
+
+def with_validation(tasks: list, fraction: float) -> list:
+    """The tasks with ``round(fraction * N)`` of each task's training examples moved to a validation split.
+
+    The split is stratified by label and drawn with :data:`SPLIT_SEED` (never the run's seed), so
+    every seed and method is tuned on the same examples; the test split is untouched.
+
+    Parameters
+    ----------
+    tasks : list of Task
+        Tasks without a validation split.
+    fraction : float
+        Share of each task's training examples to hold out, in [0, 0.5]; 0 returns the tasks unchanged.
+
+    Returns
+    -------
+    list of Task
+
+    >>> x, y = torch.zeros(10, 2), torch.tensor([0, 1] * 5)
+    >>> (t,) = with_validation([Task("t", x, y, x[:2], y[:2], (0, 1))], 0.2)
+    >>> len(t.y_train), sorted(t.y_val.tolist())
+    (8, [0, 1])
+    """
+    fraction = check_number("validation", fraction, 0, 0.5)
+    if fraction == 0:
+        return list(tasks)
+    out = []
+    for task in tasks:
+        if task.x_val is not None:
+            raise ValueError(f"task {task.name!r} already has a validation split")
+        y = task.y_train.numpy()
+        n_val = int(round(fraction * len(y)))
+        if n_val < 1 or n_val >= len(y):
+            raise ValueError(f"validation={fraction} leaves task {task.name!r} ({len(y)} training examples) "
+                             f"with an empty training or validation split")
+        val = torch.from_numpy(_stratified_take(y, n_val, np.random.default_rng([SPLIT_SEED, _VALIDATION_SALT])))
+        keep = torch.from_numpy(np.setdiff1d(np.arange(len(y)), val.numpy()))
+        out.append(Task(task.name, task.x_train[keep], task.y_train[keep], task.x_test, task.y_test, task.classes,
+                        task.x_train[val], task.y_train[val]))
+    return out
+
+
+def split_sizes(tasks: list) -> list[dict]:
+    """Examples per split of each task, as recorded in results files: ``{"task", "train", "validation", "test"}``."""
+    return [{"task": t.name, "train": len(t.y_train), "validation": 0 if t.y_val is None else len(t.y_val),
+             "test": len(t.y_test)} for t in tasks]
 
 
 def subsample(y: np.ndarray, limit: int | None, salt: int) -> np.ndarray:

@@ -25,8 +25,8 @@ import inspect
 from pathlib import Path
 from typing import Callable
 
-from .._validation import check_bool, check_choice, check_int
-from .base import TaskSequence
+from .._validation import check_bool, check_choice, check_int, check_number
+from .base import TaskSequence, split_sizes, with_validation
 from .digits import build_digits_shared_head, build_permuted_digits, build_split_digits
 from .text import build_sentiment
 from .vision import build_mnist_fashion
@@ -119,7 +119,8 @@ def sequence_options(name: str) -> dict:
     Returns
     -------
     dict
-        Option name -> default value (``root=None`` means :func:`classp.data.default_root`).
+        Option name -> default value (``root=None`` means :func:`classp.data.default_root`), ending
+        with ``validation`` (0.0), the option every sequence accepts.
 
     Raises
     ------
@@ -127,7 +128,7 @@ def sequence_options(name: str) -> dict:
         If ``name`` is unknown.
     """
     params = inspect.signature(_builder(name)).parameters
-    return {k: p.default for k, p in params.items() if k != "seed"}
+    return {**{k: p.default for k, p in params.items() if k != "seed"}, "validation": 0.0}
 
 
 def _plain(value):
@@ -182,13 +183,17 @@ def get_sequence(name: str, seed: int = 0, **options) -> TaskSequence:
         Non-negative (Python or numpy integer, or a one-element integer tensor); draws the pixel
         permutations. Held-out splits and subsamples never depend on it.
     **options
-        Sequence options, see above; :func:`sequence_options` lists them with their defaults.
+        Sequence options, see above; :func:`sequence_options` lists them with their defaults. Every
+        sequence also accepts ``validation`` (float in [0, 0.5], default 0): the share of each task's
+        training examples moved to a validation split (stratified, drawn with ``SPLIT_SEED``; see
+        :func:`classp.data.with_validation`), on which hyper-parameters are chosen.
 
     Returns
     -------
     TaskSequence
-        With ``meta["options"]`` holding every option as used, ``meta["default_model"]`` a
-        :func:`classp.lab.make_model` name, and ``meta["input_kind"]`` "image" or "tokens".
+        With ``meta["options"]`` holding every option as used, ``meta["split_sizes"]`` the examples
+        per split of each task, ``meta["default_model"]`` a :func:`classp.lab.make_model` name, and
+        ``meta["input_kind"]`` "image" or "tokens".
 
     Raises
     ------
@@ -205,9 +210,13 @@ def get_sequence(name: str, seed: int = 0, **options) -> TaskSequence:
         raise ValueError(f"unknown option(s) {unknown} for sequence {name!r}; accepted options: "
                          f"{', '.join(accepted) if accepted else '(none)'}")
     seed = check_int("seed", seed, 0)
-    parts = builder(seed, **options)
-    used = {**accepted, **options}
-    parts["meta"] = {**parts.get("meta", {}), "options": {k: _plain(v) for k, v in used.items()}}
+    build = {k: v for k, v in options.items() if k != "validation"}
+    validation = check_number("validation", options.get("validation", 0.0), 0, 0.5)  # before a slow build
+    parts = builder(seed, **build)
+    parts["tasks"] = with_validation(parts["tasks"], validation)
+    used = {**{k: v for k, v in accepted.items() if k != "validation"}, **options}  # validation: when given
+    parts["meta"] = {**parts.get("meta", {}), "options": {k: _plain(v) for k, v in used.items()},
+                     "split_sizes": split_sizes(parts["tasks"])}
     return TaskSequence(name=name, seed=seed, **parts)
 
 

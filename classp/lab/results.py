@@ -42,7 +42,7 @@ import numpy as np
 from . import metrics as _metrics
 from .._io import write_json
 from .._provenance import header
-from .._validation import check_int
+from .._validation import check_choice, check_int
 
 __all__ = ["Result", "ResultsFile", "SCHEMA", "METRIC_NAMES", "save", "load", "validate", "command_for",
            ]
@@ -116,6 +116,9 @@ class Result:
     curve_stride : int
         ``losses[k]`` and ``density[k]`` average steps ``k*curve_stride ... (k+1)*curve_stride-1``
         (1 for an in-memory run; larger for long runs loaded from a compact file).
+    validation_matrix : numpy.ndarray or None
+        The accuracy matrix on the tasks' validation splits (T x T), for runs of a sequence built
+        with ``validation > 0``; hyper-parameters are chosen on it, never on ``accuracy_matrix``.
     """
 
     method: str
@@ -138,11 +141,17 @@ class Result:
     label: str = ""
     source: str = ""
     curve_stride: int = 1
+    validation_matrix: np.ndarray | None = None
 
     def __post_init__(self):
         if not self.label:
             self.label = self.method
         self.accuracy_matrix = _metrics.as_matrix(self.accuracy_matrix)
+        if self.validation_matrix is not None:
+            self.validation_matrix = _metrics.as_matrix(self.validation_matrix)
+            if self.validation_matrix.shape != self.accuracy_matrix.shape:
+                raise ValueError(f"validation_matrix must be T x T like accuracy_matrix; got shape "
+                                 f"{self.validation_matrix.shape}")
         self.initial_accuracy = _arr(self.initial_accuracy)
         self.losses = _arr(self.losses)
         self.density = _arr(self.density)
@@ -172,8 +181,13 @@ class Result:
         """Number of optimizer steps taken (before any downsampling of the curves)."""
         return int(self.config.get("n_steps", len(self.losses) * self.curve_stride))
 
-    def metrics(self) -> dict:
+    def metrics(self, split: str = "test") -> dict:
         """The run's continual-learning metrics.
+
+        Parameters
+        ----------
+        split : {"test", "validation"}, default "test"
+            Computed from ``accuracy_matrix`` or from ``validation_matrix`` (which must exist).
 
         Returns
         -------
@@ -182,6 +196,11 @@ class Result:
             (see :mod:`classp.lab.metrics`) and ``mean_density`` (mean update density over all steps).
         """
         R = self.accuracy_matrix
+        if check_choice("split", split, ("test", "validation")) == "validation":
+            if self.validation_matrix is None:
+                raise ValueError(f"run {self.label!r} (seed {self.seed}) has no validation matrix: its sequence "
+                                 "was built without a validation split")
+            R = self.validation_matrix
         return {
             "average_accuracy": _metrics.average_accuracy(R),
             "backward_transfer": _metrics.backward_transfer(R),
@@ -236,6 +255,9 @@ class Result:
             "eval_steps": [int(s) for s in self.eval_steps],
             "accuracy_curve": self.accuracy_curve.tolist(),
         }
+        if self.validation_matrix is not None:
+            d["validation_accuracy_matrix"] = self.validation_matrix.tolist()
+            d["validation_metrics"] = self.metrics("validation")
         if not compact:
             d["update_counts"] = None if self.update_counts is None else [u.tolist() for u in self.update_counts]
             d["last_changed"] = None if self.last_changed is None else self.last_changed.tolist()
@@ -275,6 +297,7 @@ class Result:
             label=d.get("label", ""),
             source=d.get("source", ""),
             curve_stride=int(d.get("curve_stride", 1)),
+            validation_matrix=d.get("validation_accuracy_matrix"),
         )
 
     def __repr__(self) -> str:  # the default repr would print every array
@@ -459,8 +482,12 @@ def _data_sources(results: Sequence[Result]) -> list[dict]:
     for r in results:
         if (r.sequence, r.source) not in seen:
             seen.add((r.sequence, r.source))
-            data.append({"sequence": r.sequence, "source": r.source,
-                         "options": r.config.get("sequence_options") or {}})
+            entry = {"sequence": r.sequence, "source": r.source, "options": r.config.get("sequence_options") or {}}
+            sizes, val = r.config.get("task_sizes"), r.config.get("validation_sizes")
+            if sizes is not None and len(sizes) == r.n_tasks:
+                entry["split_sizes"] = [{"task": name, "train": int(tr), "validation": int(val[i]) if val else 0,
+                                         "test": int(te)} for i, (name, (tr, te)) in enumerate(zip(r.task_names, sizes))]
+            data.append(entry)
     return data
 
 
@@ -541,6 +568,10 @@ def _check_run_values(run: dict, where: str) -> None:
     """Accuracies in [0, 1], counts and times finite and >= 0: an impossible value is refused, not averaged."""
     _check_accuracies(run["accuracy_matrix"], f"{where}.accuracy_matrix", 2)
     _check_accuracies(run["initial_accuracy"], f"{where}.initial_accuracy", 1)
+    if run.get("validation_accuracy_matrix") is not None:
+        _check_accuracies(run["validation_accuracy_matrix"], f"{where}.validation_accuracy_matrix", 2)
+        if len(run["validation_accuracy_matrix"]) != len(run["accuracy_matrix"]):
+            raise ValueError(f"{where}.validation_accuracy_matrix must be T x T like the accuracy matrix")
     if run.get("accuracy_curve") is not None:
         _check_accuracies(run["accuracy_curve"], f"{where}.accuracy_curve", 2)
     for key in ("state_bytes", "wall_s", "seed"):

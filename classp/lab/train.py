@@ -46,9 +46,9 @@ from .checkpoints import fingerprint, read_checkpoint, write_checkpoint
 from .methods import Method, get_method, list_methods
 from .models import model_for
 from .results import Result
-from .._validation import MAX_SEED, check_distinct, check_int
+from .._validation import MAX_SEED, check_choice, check_distinct, check_int
 
-__all__ = ["run", "compare", "route_options", "evaluate", "OPTION_ALIASES"]
+__all__ = ["run", "compare", "route_options", "evaluate", "has_validation", "OPTION_ALIASES"]
 
 _EVAL_BATCH = 1024
 
@@ -96,8 +96,8 @@ def _class_masks(seq) -> torch.Tensor | None:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, sequence, batch_size: int = _EVAL_BATCH) -> np.ndarray:
-    """Test accuracy of ``model`` on every task of ``sequence``.
+def evaluate(model: nn.Module, sequence, batch_size: int = _EVAL_BATCH, split: str = "test") -> np.ndarray:
+    """Accuracy of ``model`` on the test (or validation) split of every task of ``sequence``.
 
     Parameters
     ----------
@@ -106,29 +106,41 @@ def evaluate(model: nn.Module, sequence, batch_size: int = _EVAL_BATCH) -> np.nd
     sequence : TaskSequence
         With ``scenario == "task"`` the logits outside each task's classes are masked.
     batch_size : int, default 1024
-        Test examples per forward pass.
+        Examples per forward pass.
+    split : {"test", "validation"}, default "test"
+        Which held-out split; "validation" needs a sequence built with ``validation > 0``.
 
     Returns
     -------
     numpy.ndarray, shape (T,)
-        Fraction of correctly classified test examples of each task.
+        Fraction of correctly classified examples of each task's split.
     """
     batch_size = check_int("batch_size", batch_size, 1)
+    split = check_choice("split", split, ("test", "validation"))
+    if split == "validation" and not has_validation(sequence):
+        raise ValueError(f"sequence {sequence.name!r} has no validation split; build it with "
+                         "get_sequence(name, validation=0.1) (or sequence_options={'validation': 0.1} in run)")
     masks = _class_masks(sequence)
     was_training = model.training
     model.eval()
     accs = []
     try:
         for i, task in enumerate(sequence.tasks):
+            x, y = (task.x_test, task.y_test) if split == "test" else (task.x_val, task.y_val)
             correct = 0
-            for s in range(0, len(task.x_test), batch_size):
-                xb, yb = task.x_test[s : s + batch_size], task.y_test[s : s + batch_size]
+            for s in range(0, len(x), batch_size):
+                xb, yb = x[s : s + batch_size], y[s : s + batch_size]
                 out = model(xb) if masks is None else model(xb).masked_fill(~masks[i], float("-inf"))
                 correct += int((out.argmax(dim=1) == yb).sum())
-            accs.append(correct / max(1, len(task.x_test)))
+            accs.append(correct / max(1, len(x)))
     finally:
         model.train(was_training)
     return np.asarray(accs, dtype=np.float64)
+
+
+def has_validation(sequence) -> bool:
+    """True when every task of ``sequence`` has a validation split."""
+    return all(getattr(t, "x_val", None) is not None for t in sequence.tasks)
 
 
 def _flat(params) -> torch.Tensor:
@@ -274,6 +286,8 @@ def _run(m, sequence, seed, model, epochs, batch_size, lr, options, sequence_opt
             "n_outputs": int(seq.n_outputs), "n_params": n_params,
             "task_sizes": [[len(t.y_train), len(t.y_test)] for t in seq.tasks],
         }
+        if has_validation(seq):
+            config["validation_sizes"] = [len(t.y_val) for t in seq.tasks]
         loop = _Loop(m, seq, net, params, learner, ep, int(batch_size), bool(shuffle), eval_every, seed, config,
                      checkpoint, checkpoint_every, callback)
         if resume and checkpoint is not None and Path(checkpoint).exists():
@@ -299,6 +313,8 @@ class _Loop:
         # curves: per step (losses, density), per task (task_boundaries), per evaluation (eval_steps, curve)
         self.losses, self.density, self.task_boundaries, self.eval_steps, self.curve = [], [], [], [], []
         self.R = torch.zeros(self.T, self.T, dtype=torch.float64)
+        # the same matrix on the validation splits, when the sequence has them (hyper-parameter choice)
+        self.R_val = torch.zeros(self.T, self.T, dtype=torch.float64) if has_validation(seq) else None
         self.initial = torch.zeros(self.T, dtype=torch.float64)
         self.update_counts = torch.zeros(self.T, n, dtype=torch.int64)
         self.last_changed = torch.full((n,), -1, dtype=torch.int64)
@@ -321,6 +337,7 @@ class _Loop:
             "eval_steps": list(self.eval_steps),
             "curve": torch.tensor(self.curve, dtype=torch.float64).reshape(len(self.curve), self.T),
             "R": self.R.clone(),
+            "R_val": None if self.R_val is None else self.R_val.clone(),
             "initial": self.initial.clone(),
             "update_counts": self.update_counts.clone(),
             "last_changed": self.last_changed.clone(),
@@ -346,6 +363,8 @@ class _Loop:
         self.eval_steps = list(st["eval_steps"])
         self.curve = st["curve"].tolist()
         self.R, self.initial = st["R"], st["initial"]
+        if self.R_val is not None:
+            self.R_val = st["R_val"]
         self.update_counts, self.last_changed = st["update_counts"], st["last_changed"]
         self.wall_s = float(st["wall_s"])
 
@@ -412,6 +431,8 @@ class _Loop:
             classes = None if self.masks is None else list(t.classes)
             learner.end_task(i, t.x_train, t.y_train, classes=classes, generator=self.gen)
             self.R[i] = torch.as_tensor(self._evaluate(), dtype=torch.float64)
+            if self.R_val is not None:
+                self.R_val[i] = torch.as_tensor(evaluate(self.model, self.seq, split="validation"), dtype=torch.float64)
             model.train()
             self.task, self.epoch, self.batch, self.perm = i + 1, 0, 0, None
             if i == self.T - 1:
@@ -452,6 +473,7 @@ class _Loop:
         return Result(
             method=self.method.name, sequence=self.seq.name, seed=cfg["seed"], config=cfg,
             task_names=[t.name for t in self.seq.tasks], accuracy_matrix=self.R.numpy().copy(),
+            validation_matrix=None if self.R_val is None else self.R_val.numpy().copy(),
             initial_accuracy=self.initial.numpy().copy(), losses=np.asarray(self.losses, dtype=np.float64),
             density=np.asarray(self.density, dtype=np.float64), task_boundaries=list(self.task_boundaries),
             eval_steps=np.asarray(self.eval_steps, dtype=np.int64),

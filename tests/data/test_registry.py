@@ -65,8 +65,8 @@ def test_split_digits_accepts_numpy_ints():
 
 
 def test_sequence_options_and_meta_record_every_option(tmp_path):
-    assert sequence_options("split-digits") == {"n_tasks": 5, "scenario": "task"}
-    assert sequence_options("permuted-digits") == {"n_tasks": 3}
+    assert sequence_options("split-digits") == {"n_tasks": 5, "scenario": "task", "validation": 0.0}
+    assert sequence_options("permuted-digits") == {"n_tasks": 3, "validation": 0.0}
     assert "max_len" in sequence_options("sentiment") and sequence_options("mnist-fashion")["root"] is None
     s = get_sequence("permuted-digits", seed=4, n_tasks=2)
     assert s.meta["options"] == {"n_tasks": 2} and s.seed == 4
@@ -79,10 +79,11 @@ def test_sequence_options_and_meta_record_every_option(tmp_path):
 def test_register_sequence_adds_a_buildable_name(registry):
     register_sequence("toy", toy)
     assert list_sequences() == NAMES + ["toy"]
-    assert sequence_options("toy") == {"n": 2, "scale": 1.0}
+    assert sequence_options("toy") == {"n": 2, "scale": 1.0, "validation": 0.0}
     s = get_sequence("toy", seed=np.int64(3), n=3)
     assert (s.name, s.seed, s.n_outputs, s.input_shape, len(s)) == ("toy", 3, 3, (3,), 1)
-    assert s.meta == {"default_model": "mlp", "options": {"n": 3, "scale": 1.0}}
+    assert s.meta == {"default_model": "mlp", "options": {"n": 3, "scale": 1.0},
+                      "split_sizes": [{"task": "all", "train": 3, "validation": 0, "test": 3}]}
     assert torch.equal(s[0].x_train, torch.eye(3) + 3)
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['m'\] for sequence 'toy'"):
         get_sequence("toy", m=1)
