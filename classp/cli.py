@@ -1,7 +1,8 @@
 """The command line: one argparse tree for ``python -m classp`` and the ``classp`` console script.
 
 Sub-commands: ``list`` (methods and sequences), ``run`` (one method, one or more seeds),
-``compare`` (several methods, one table), ``protocol`` (the paper's two protocols), ``bench`` (one
+``compare`` (several methods, one table), ``tune`` (equal-budget selection on validation data,
+reported on fresh test seeds), ``protocol`` (the paper's two protocols), ``bench`` (one
 optimizer step, timed) and ``fetch-data`` (the offline copies of the real data sets). The work is
 done by the lab (:func:`classp.lab.train.compare`, :func:`classp.lab.results.save`,
 :func:`classp.lab.bench.bench_step`, ...); this module only parses, calls and prints. An invalid
@@ -13,6 +14,7 @@ Examples
 
     python -m classp run --method classp --sequence split-digits --seeds 0 1 2 --out results.json
     python -m classp compare --methods sgd ewc classp --epochs 3
+    python -m classp tune --methods sgd ewc classp --sequence permuted-digits --out tuned.json
     python -m classp protocol vision --quick --out vision.json
     python -m classp bench --json bench.json
     python -m classp list
@@ -158,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
                    description="List the methods with their defaults and descriptions, and the task sequences.")
     _add_run(sub)
     _add_compare(sub)
+    _add_tune(sub)
     _add_protocol(sub)
     _add_bench(sub)
     _add_fetch_data(sub)
@@ -186,6 +189,35 @@ def _add_compare(sub) -> None:
     p.add_argument("--lr", type=float, default=None,
                    help="one learning rate for every method (default: each method's own)")
     _add_common(p)
+
+
+def _add_tune(sub) -> None:
+    p = sub.add_parser("tune", help="choose each method's hyper-parameters on validation data with one budget",
+                       description="Tune each method with the same budget of configurations from its declared search "
+                                   "space (classp.lab.tune.SEARCH_SPACES), choose the best mean validation average "
+                                   "accuracy over the tuning seeds, then run the choice on the test seeds (which "
+                                   "tuning never saw) and report test metrics. Jobs run in a process pool; with "
+                                   "--jobs-dir an interrupted tuning resumes.")
+    p.add_argument("--methods", nargs="+", required=True, metavar="METHOD", help="methods to tune")
+    p.add_argument("--sequence", default="split-digits", help="task sequence name (default: %(default)s)")
+    p.add_argument("--scenario", choices=("task", "domain", "class"), default=None, help="sequence option scenario")
+    p.add_argument("--n-tasks", type=int, default=None, help="sequence option n_tasks")
+    p.add_argument("--seq", action="append", metavar="KEY=VALUE", default=[], help="any other sequence option")
+    p.add_argument("--budget", type=int, default=16, help="configurations per method (default: %(default)s)")
+    p.add_argument("--tuning-seeds", type=int, nargs="+", default=[100, 101], metavar="SEED",
+                   help="seeds of the selection runs (default: 100 101)")
+    p.add_argument("--seeds", type=int, nargs="+", default=list(range(10)), metavar="SEED",
+                   help="test seeds, disjoint from the tuning seeds (default: 0-9)")
+    p.add_argument("--validation", type=float, default=0.1,
+                   help="share of each task's training data held out for selection (default: %(default)s)")
+    p.add_argument("--epochs", type=int, nargs="+", default=[1], metavar="N", help="epochs per task (default: 1)")
+    p.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default: %(default)s)")
+    p.add_argument("--sample-seed", type=int, default=0, help="draws the configurations of a larger grid (default: 0)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: the CPU count)")
+    p.add_argument("--jobs-dir", default=None, metavar="DIR", help="one results file per job; reused on a rerun")
+    p.add_argument("--out", default=None, metavar="FILE.json", help="write the test runs and the selection")
+    p.add_argument("--force", action="store_true", help="let --out replace a file that is not a results file")
+    p.add_argument("--quiet", action="store_true", help="print only the table")
 
 
 def _add_bench(sub) -> None:
@@ -333,6 +365,35 @@ def _train(args, method_names) -> int:
     return 0
 
 
+def _tune(args) -> int:
+    """``tune``: :func:`classp.lab.tune.tune` per method, one table of test metrics, one results file."""
+    from ._io import check_writable
+    from .lab.results import save
+    from .lab.tables import format_table, summarize
+    from .lab.tune import tune
+
+    if args.jobs_dir:
+        check_writable("--jobs-dir", args.jobs_dir, folder=True)
+    seq_opts = {k: v for k, v in (("scenario", args.scenario), ("n_tasks", args.n_tasks)) if v is not None}
+    seq_opts.update(_pairs(args.seq, "--seq"))
+    results, selection = [], {}
+    for name in args.methods:
+        tr = tune(name, args.sequence, budget=args.budget, tuning_seeds=args.tuning_seeds, test_seeds=args.seeds,
+                  validation=args.validation, epochs=args.epochs[0] if len(args.epochs) == 1 else list(args.epochs),
+                  batch_size=args.batch_size, sequence_options=seq_opts or None, workers=args.workers,
+                  jobs_dir=args.jobs_dir, sample_seed=args.sample_seed)
+        results += tr.results
+        selection[tr.method] = tr.selection
+        if not args.quiet:
+            edge = f" (at the grid's edge: {', '.join(tr.selection['at_edge'])})" if tr.selection["at_edge"] else ""
+            print(f"{tr.method}: chose lr={tr.lr:g} {tr.options}{edge}", flush=True)
+    print(format_table(summarize(results)))
+    if args.out:
+        save(args.out, results, command=_command(args), selection=selection)
+        print(f"\nwrote {args.out}")
+    return 0
+
+
 def _bench(args) -> int:
     """``bench``: :func:`classp.lab.bench.bench_step`, its table, and optionally the JSON report."""
     from .lab.bench import bench_step, format_bench, save_bench
@@ -429,6 +490,8 @@ def main(argv=None) -> int:
             return _train(args, [args.method])
         if args.command == "compare":
             return _train(args, args.methods)
+        if args.command == "tune":
+            return _tune(args)
         if args.command == "bench":
             return _bench(args)
         if args.command == "protocol":

@@ -415,7 +415,7 @@ class ResultsFile:
 
 
 def save(path, results: Sequence[Result], command: str | None = None, config: dict | None = None,
-         max_points: int = 1000, failures: Sequence[dict] | None = None) -> dict:
+         max_points: int = 1000, failures: Sequence[dict] | None = None, selection: dict | None = None) -> dict:
     """Write runs to a results file (JSON, schema :data:`SCHEMA`).
 
     Parameters
@@ -434,6 +434,10 @@ def save(path, results: Sequence[Result], command: str | None = None, config: di
     failures : sequence of dict, optional
         Runs that did not finish (``{"method", "label", "seed", "error"}``, as :func:`classp.lab.train.compare`
         records them), stored under ``"failures"``.
+    selection : dict, optional
+        How the runs' hyper-parameters were chosen (:func:`classp.lab.tune.tune`: the search space,
+        budget, criterion, tuning seeds and every configuration's validation score), stored under
+        ``"selection"``.
 
     Returns
     -------
@@ -458,6 +462,8 @@ def save(path, results: Sequence[Result], command: str | None = None, config: di
     }
     if failures:
         doc["failures"] = [dict(f) for f in failures]
+    if selection is not None:
+        doc["selection"] = dict(selection)
     doc = _jsonable(doc)
     validate(doc)
     write_json(path, doc)
