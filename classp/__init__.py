@@ -32,9 +32,9 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers and IDEs
     from . import cli, data, lab, optim, teaching, viz
     from .data import DatasetNotFound, Task, TaskSequence, fetch_offline_data, get_sequence, list_sequences
-    from .lab import (EWC, Method, Regulariser, Result, ResultsFile, average_accuracy, backward_transfer, compare, evaluate,
-                      fisher_diagonal, forgetting, format_table, forward_transfer, get_method, list_methods,
-                      list_models, make_model, run, summarize)
+    from .lab import (EWC, MAS, SI, Method, Regulariser, Result, ResultsFile, average_accuracy, backward_transfer,
+                      compare, evaluate, fisher_diagonal, forgetting, format_table, forward_transfer, get_method,
+                      list_methods, list_models, make_model, run, summarize)
 
 #: The lazily loaded public names, each with the room that holds it.
 _LAZY = {
@@ -44,7 +44,7 @@ _LAZY = {
     # models, methods, regularisers, training
     "make_model": "lab", "list_models": "lab",
     "Method": "lab", "get_method": "lab", "list_methods": "lab",
-    "Regulariser": "lab", "EWC": "lab", "fisher_diagonal": "lab",
+    "Regulariser": "lab", "EWC": "lab", "SI": "lab", "MAS": "lab", "fisher_diagonal": "lab",
     "run": "lab", "compare": "lab", "evaluate": "lab",
     # results and metrics
     "Result": "lab", "ResultsFile": "lab", "summarize": "lab", "format_table": "lab",
@@ -54,7 +54,8 @@ _ROOMS = ("optim", "data", "lab", "viz", "teaching", "cli")
 
 __all__ = ["CLASSP", "ReferenceCLASSP", "NonFiniteGradientError", "DEFAULTS", "__version__",
            "Task", "TaskSequence", "get_sequence", "list_sequences", "DatasetNotFound", "fetch_offline_data",
-           "make_model", "list_models", "Method", "get_method", "list_methods", "Regulariser", "EWC", "fisher_diagonal",
+           "make_model", "list_models", "Method", "get_method", "list_methods", "Regulariser", "EWC", "SI", "MAS",
+           "fisher_diagonal",
            "run", "compare", "evaluate", "Result", "ResultsFile", "summarize", "format_table",
            "average_accuracy", "backward_transfer", "forgetting", "forward_transfer"]
 

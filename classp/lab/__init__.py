@@ -6,7 +6,8 @@ metrics, paired statistics over seeds (:mod:`classp.lab.stats`), the paper's two
 from .methods import MAIN_METHODS, Learner, Method, get_method, list_methods
 from .metrics import as_matrix, average_accuracy, backward_transfer, forgetting, forward_transfer
 from .models import MLP, MnistCNN, TextClassifier, list_models, make_model
-from .regularisers import EWC, Regulariser, fisher_diagonal, masked_logits
+from .regularisers import (EWC, MAS, SI, ImportancePenalty, Regulariser, fisher_diagonal, masked_logits,
+                           output_sensitivity)
 from .results import Result, ResultsFile, load, save
 from .stats import PairedDifference, align_by_seed, paired_difference
 from .tables import format_table, summarize
@@ -15,7 +16,8 @@ from .train import compare, evaluate, route_options, run
 __all__ = ["Method", "Learner", "get_method", "list_methods", "MAIN_METHODS",
            "average_accuracy", "backward_transfer", "forgetting", "forward_transfer", "as_matrix",
            "make_model", "list_models", "MLP", "MnistCNN", "TextClassifier",
-           "Regulariser", "EWC", "fisher_diagonal", "masked_logits",
+           "Regulariser", "EWC", "SI", "MAS", "ImportancePenalty", "fisher_diagonal", "output_sensitivity",
+           "masked_logits",
            "Result", "ResultsFile", "save", "load", "summarize", "format_table",
            "run", "compare", "route_options", "evaluate",
            "PairedDifference", "paired_difference", "align_by_seed"]

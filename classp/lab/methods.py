@@ -11,6 +11,9 @@ name                     what it is
 ``adam``                 ``torch.optim.Adam``
 ``adagrad``              ``torch.optim.Adagrad`` (PyTorch's, eps outside the root)
 ``ewc``                  SGD + Elastic Weight Consolidation (:class:`classp.lab.regularisers.EWC`)
+``si``                   SGD + Synaptic Intelligence (:class:`classp.lab.importance.SI`)
+``mas``                  SGD + Memory Aware Synapses (:class:`classp.lab.importance.MAS`)
+``sgd-decay``            SGD with a global learning rate ``lr / sqrt(1 + t / t0)`` after ``t`` steps
 ``classp``               :class:`classp.CLASSP` with the optimizer's defaults
 ``classp-no-threshold``  CLASSP with ``threshold=0`` (ablation: no sparsity promotion)
 ``classp-no-decay``      CLASSP with ``decay=False`` (ablation: no adjustment suppression)
@@ -20,17 +23,19 @@ name                     what it is
 
 The default learning rates were measured on the digits sequences (``split-digits`` with 1 and 5
 epochs per task and ``permuted-digits``, the book's MLP, batches of 32, seeds 0-2); see each method's
-``description`` and ``notes``.
+``description`` and ``notes``. The baselines ``si``, ``mas`` and ``sgd-decay`` are not tuned: they
+take SGD's learning rate and their papers' (or a plain) value for their own knobs.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
 from torch import nn
 
-from .regularisers import EWC, Regulariser
+from .regularisers import EWC, MAS, SI, Regulariser
 from .._validation import check_choice, check_int, check_number
 from ..optim import CLASSP, DEFAULTS as CLASSP_DEFAULTS
 from ..optim import ReferenceCLASSP, state_bytes
@@ -41,7 +46,8 @@ __all__ = ["Method", "Learner", "get_method", "list_methods", "MAIN_METHODS", "O
 
 
 class Learner:
-    """An optimizer, an optional regulariser and an optional per-task step schedule.
+    """An optimizer, an optional regulariser, an optional per-task step schedule and an optional
+    learning-rate scheduler.
 
     The training loop calls :meth:`begin_task` when a task starts, adds :meth:`penalty` to the
     loss, calls :meth:`step` after ``backward()``, and :meth:`end_task` when the task is done. Of
@@ -51,15 +57,19 @@ class Learner:
     ----------
     optimizer : torch.optim.Optimizer
     regulariser : Regulariser, optional
-        EWC, or any object with the protocol's hooks (penalty, after_step, consolidate,
+        EWC, SI, MAS, or any object with the protocol's hooks (penalty, after_step, consolidate,
         state_bytes, state_dict, load_state_dict).
     schedule : callable, optional
         ``schedule(task_index) -> dict`` of keyword arguments for ``optimizer.step`` during that
         task (used by ``reference``).
+    scheduler : torch.optim.lr_scheduler.LRScheduler, optional
+        Stepped after every optimizer step (so its ``t`` counts optimizer steps over all tasks);
+        saved and restored with the Learner (used by ``sgd-decay``).
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, regulariser: Regulariser | None = None,
-                 schedule: Callable[[int], dict] | None = None):
+                 schedule: Callable[[int], dict] | None = None,
+                 scheduler: torch.optim.lr_scheduler.LRScheduler | None = None):
         if regulariser is not None and not isinstance(regulariser, Regulariser):
             missing = [n for n in ("penalty", "after_step", "consolidate", "state_bytes", "state_dict",
                                    "load_state_dict") if not callable(getattr(regulariser, n, None))]
@@ -68,6 +78,7 @@ class Learner:
         self.optimizer = optimizer
         self.regulariser = regulariser
         self.schedule = schedule
+        self.scheduler = scheduler
         self.step_kwargs: dict = {}
         self.task_index = -1
 
@@ -81,8 +92,11 @@ class Learner:
         return None if self.regulariser is None else self.regulariser.penalty()
 
     def step(self) -> None:
-        """One optimizer step (with the schedule's arguments), then the regulariser's ``after_step`` hook."""
+        """One optimizer step (with the schedule's arguments), the scheduler's step, then the regulariser's
+        ``after_step`` hook."""
         self.optimizer.step(**self.step_kwargs)
+        if self.scheduler is not None:
+            self.scheduler.step()
         if self.regulariser is not None:
             self.regulariser.after_step()
 
@@ -104,15 +118,18 @@ class Learner:
         return n
 
     def state_dict(self) -> dict:
-        """Optimizer and regulariser state (for checkpoints)."""
+        """Optimizer, scheduler and regulariser state (for checkpoints)."""
         return {"optimizer": self.optimizer.state_dict(), "task_index": self.task_index,
-                "regulariser": None if self.regulariser is None else self.regulariser.state_dict()}
+                "regulariser": None if self.regulariser is None else self.regulariser.state_dict(),
+                "scheduler": None if self.scheduler is None else self.scheduler.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore from :meth:`state_dict`."""
         self.optimizer.load_state_dict(state["optimizer"])
         if self.regulariser is not None and state.get("regulariser") is not None:
             self.regulariser.load_state_dict(state["regulariser"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
         self.task_index = int(state.get("task_index", -1))
         if self.task_index >= 0:
             self.begin_task(self.task_index)
@@ -216,6 +233,7 @@ OPTION_RANGES = {
     "beta2": dict(low=0, high=1, high_open=True),
     "eps": dict(low=0),
     "initial_accumulator_value": dict(low=0),
+    "t0": dict(low=0, low_open=True),
 }
 
 
@@ -241,6 +259,23 @@ def _ewc(model, lr, o):
     opt = torch.optim.SGD(_params(model), lr=lr, momentum=o["momentum"])
     reg = EWC(model, lam=o["lam"], mode=o["mode"], gamma=o["gamma"], fisher_samples=o["fisher_samples"])
     return Learner(opt, reg)
+
+
+def _si(model, lr, o):
+    opt = torch.optim.SGD(_params(model), lr=lr, momentum=o["momentum"])
+    return Learner(opt, SI(model, c=o["c"], xi=o["xi"]))
+
+
+def _mas(model, lr, o):
+    opt = torch.optim.SGD(_params(model), lr=lr, momentum=o["momentum"])
+    return Learner(opt, MAS(model, lam=o["lam"], samples=o["samples"]))
+
+
+def _sgd_decay(model, lr, o):
+    opt = torch.optim.SGD(_params(model), lr=lr, momentum=o["momentum"])
+    t0 = o["t0"]
+    # lr_lambda is a closure, so LambdaLR's state_dict keeps only its counters (t0 comes from the options)
+    return Learner(opt, scheduler=torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0 / math.sqrt(1.0 + t / t0)))
 
 
 def _classp(model, lr, o):
@@ -368,6 +403,30 @@ _register(Method(
     notes=_MEASURED + ": lr 0.03/0.1/0.3 gave 0.905/0.931/0.859 (split, 1 epoch), 0.953/0.973/0.986 "
           "(split, 5 epochs), 0.392/0.714/0.857 (permuted)."))
 
+_NOT_TUNED = ("Not tuned: SGD's learning rate and the values named in the description; the tuning procedure "
+              "chooses them on validation data.")
+_register(Method(
+    "si",
+    "SGD plus Synaptic Intelligence (Zenke, Poole & Ganguli 2017): during a task each weight accumulates "
+    "ω += −g·Δθ (g the task loss's gradient without the penalty) after every step; at the end of the task "
+    "Ω += ω/(Δ²+ξ) (clipped at 0, Δ the task's change of the weight) and later tasks pay c·Σ Ω(θ−θ̃)² "
+    "(no ½). Defaults NOT tuned: SGD's lr 0.1, and c=0.1, xi=0.1 (the authors' permuted-MNIST values).",
+    {"lr": 0.1, "c": 0.1, "xi": 0.1, "momentum": 0.0}, _si, notes=_NOT_TUNED))
+_register(Method(
+    "mas",
+    "SGD plus Memory Aware Synapses (Aljundi et al. 2018), global version: after each task "
+    "Ω += mean over (up to `samples`) training inputs of |∂‖f(x)‖²/∂θ| (per-sample gradients, eval mode), "
+    "and later tasks pay lam·Σ Ω(θ−θ*)² (no ½, the paper's eq. 3). Defaults NOT tuned: SGD's lr 0.1, "
+    "lam=1 (the paper's object-recognition value), samples=1000 (as EWC's Fisher).",
+    {"lr": 0.1, "lam": 1.0, "samples": 1000, "momentum": 0.0}, _mas, notes=_NOT_TUNED))
+_register(Method(
+    "sgd-decay",
+    "SGD with one global learning rate that decays with the number t of optimizer steps taken (over all "
+    "tasks): lr/√(1+t/t0) (torch.optim.lr_scheduler.LambdaLR, stepped after every optimizer step). The "
+    "control that separates per-weight decay (CLASSP, AdaGrad) from any decay. Defaults NOT tuned: "
+    "SGD's lr 0.1, t0=100 steps.",
+    {"lr": 0.1, "t0": 100.0, "momentum": 0.0}, _sgd_decay, notes=_NOT_TUNED))
+
 # Per-sequence defaults. The "sentiment" sequence (mean-of-embeddings text model, 10,000 x 64
 # embedding) has per-weight gradients orders of magnitude smaller than the digits MLP: CLASSP's
 # threshold 1e-6 froze it (density 0.000, accuracy 0.52 after 5 epochs) and the digits learning
@@ -378,6 +437,7 @@ _register(Method(
 _PER_SEQUENCE = {
     "sentiment": {
         "sgd": {"lr": 0.3}, "ewc": {"lr": 0.3}, "joint": {"lr": 0.3}, "adam": {"lr": 3e-3}, "adagrad": {"lr": 0.05},
+        "si": {"lr": 0.3}, "mas": {"lr": 0.3}, "sgd-decay": {"lr": 0.3},  # SGD's, as ewc (not measured)
         "classp": {"lr": 0.3, "threshold": 1e-8}, "classp-no-threshold": {"lr": 0.3},
         "classp-no-decay": {"lr": 0.3, "threshold": 1e-8},
     },

@@ -1,5 +1,6 @@
 """Regularisers: the :class:`Regulariser` protocol the training loop knows, and Elastic Weight
-Consolidation (EWC), its first implementation.
+Consolidation (EWC); Synaptic Intelligence (:class:`SI`) and Memory Aware Synapses (:class:`MAS`)
+live in :mod:`classp.lab.importance` with the penalty the three share, and are re-exported here.
 
 A regulariser is a small object with hooks (in the spirit of Avalanche's plugins): the loop adds
 :meth:`~Regulariser.penalty` to the loss, calls :meth:`~Regulariser.after_step` after each
@@ -34,7 +35,6 @@ Conventions (they differ between papers and codes, so they are explicit here):
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any, Protocol, Sequence, runtime_checkable
 
 import torch
@@ -42,15 +42,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import check_choice, check_int, check_number
+from .importance import MAS, SI, ImportancePenalty, draw_subset, output_sensitivity, per_sample_grad_sums
 
-__all__ = ["Regulariser", "EWC", "fisher_diagonal", "masked_logits"]
+__all__ = ["Regulariser", "EWC", "SI", "MAS", "ImportancePenalty", "fisher_diagonal", "output_sensitivity",
+           "masked_logits"]
 
 _MODES = ("separate", "online")
 
 
 @runtime_checkable
 class Regulariser(Protocol):
-    """What the training loop needs from a regulariser (EWC today; SI and MAS fit the same hooks).
+    """What the training loop needs from a regulariser (EWC, SI and MAS implement it).
 
     The loop (:class:`classp.lab.methods.Learner`, driven by :func:`classp.lab.train.run`) calls,
     for each task: ``penalty()`` at every step and adds it to the loss unless it is None;
@@ -58,9 +60,10 @@ class Regulariser(Protocol):
     task is trained. ``state_bytes``, ``state_dict`` and ``load_state_dict`` serve the results
     (memory) and checkpoints (exact resume).
 
-    ``after_step`` is the optional hook: a regulariser that needs nothing per step (EWC) leaves it
-    empty; path-integral methods such as SI accumulate their importance there (the gradients of the
-    step are still in ``p.grad``). ``isinstance(obj, Regulariser)`` checks that every method exists.
+    ``after_step`` is the optional hook: a regulariser that needs nothing per step (EWC, MAS) leaves
+    it empty; path-integral methods such as SI accumulate their importance there (the gradients of
+    the step are still in ``p.grad``, the penalty's share included). ``isinstance(obj,
+    Regulariser)`` checks that every method exists.
     """
 
     def penalty(self) -> torch.Tensor | None:
@@ -114,8 +117,12 @@ def masked_logits(logits: torch.Tensor, classes: Sequence[int] | torch.Tensor | 
     return logits.masked_fill(~allowed, float("-inf"))
 
 
-def _named_trainable(model: nn.Module):
-    return [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+def _log_likelihood_loss(classes):
+    """Cross-entropy of one example with masked logits: ``-log p(y|x)``, the Fisher's per-sample loss."""
+    def loss_one(out, target):
+        return F.cross_entropy(masked_logits(out, classes), target)
+
+    return loss_one
 
 
 def fisher_diagonal(model: nn.Module, x: torch.Tensor, y: torch.Tensor, classes=None,
@@ -142,59 +149,22 @@ def fisher_diagonal(model: nn.Module, x: torch.Tensor, y: torch.Tensor, classes=
     """
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"x and y must be non-empty and of equal length; got {len(x)} and {len(y)}")
-    batch_size = check_int("batch_size", batch_size, 1)
-    named = _named_trainable(model)
-    was_training = model.training
-    model.eval()
-    try:
-        try:
-            sums = _fisher_vmap(model, named, x, y, classes, batch_size)
-        except Exception:  # models torch.func cannot transform (e.g. some fused kernels)
-            sums = _fisher_loop(model, named, x, y, classes)
-    finally:
-        model.train(was_training)
+    sums = per_sample_grad_sums(model, x, y, _log_likelihood_loss(classes), torch.square, batch_size=batch_size)
     return [s / len(x) for s in sums]
 
 
 def _fisher_vmap(model, named, x, y, classes, batch_size):
-    from torch.func import functional_call, grad, vmap
-
-    params = {n: p.detach() for n, p in named}
-    buffers = dict(model.named_buffers())
-
-    def loss_one(p, xi, yi):
-        out = functional_call(model, (p, buffers), (xi.unsqueeze(0),))
-        return F.cross_entropy(masked_logits(out, classes), yi.unsqueeze(0))
-
-    per_sample = vmap(grad(loss_one), in_dims=(None, 0, 0))
-    sums = {n: torch.zeros_like(p) for n, p in named}
-    # at most about 2**24 per-sample gradient entries (64 MB in float32) at a time
-    n_params = max(1, sum(p.numel() for p in params.values()))
-    chunk = max(1, min(batch_size, 2**24 // n_params))
-    with warnings.catch_warnings():
-        # ops without a vmap batching rule (e.g. embedding_bag) still work, through a slower loop
-        warnings.filterwarnings("ignore", message="There is a performance drop")
-        for start in range(0, len(x), chunk):
-            g = per_sample(params, x[start : start + chunk], y[start : start + chunk])
-            for n in sums:
-                sums[n] += (g[n] ** 2).sum(0)
-    return [sums[n] for n, _ in named]
+    """Sums of squared per-sample gradients through ``torch.func.vmap`` only (no fall-back)."""
+    return per_sample_grad_sums(model, x, y, _log_likelihood_loss(classes), torch.square, batch_size=batch_size,
+                                named=named, how="vmap")
 
 
 def _fisher_loop(model, named, x, y, classes):
-    params = [p for _, p in named]
-    sums = [torch.zeros_like(p) for p in params]
-    for i in range(len(x)):
-        out = model(x[i : i + 1])
-        loss = F.cross_entropy(masked_logits(out, classes), y[i : i + 1])
-        grads = torch.autograd.grad(loss, params, allow_unused=True)
-        for s, g in zip(sums, grads):
-            if g is not None:
-                s += g.detach() ** 2
-    return sums
+    """Sums of squared per-sample gradients, one example at a time."""
+    return per_sample_grad_sums(model, x, y, _log_likelihood_loss(classes), torch.square, named=named, how="loop")
 
 
-class EWC:
+class EWC(ImportancePenalty):
     """Elastic Weight Consolidation penalty for a model.
 
     Parameters
@@ -222,28 +192,31 @@ class EWC:
     >>> loss = F.cross_entropy(model(x), y) + ewc.penalty()  # while training task 1  # doctest: +SKIP
     """
 
+    _importance_key = "fishers"
+    _settings = ("lam", "mode", "gamma", "fisher_samples", "batch_size")
+
     def __init__(self, model: nn.Module, lam: float = 100.0, mode: str = "separate", gamma: float = 1.0,
                  fisher_samples: int | None = 1000, batch_size: int = 64):
-        if not isinstance(model, nn.Module):
-            raise ValueError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+        super().__init__(model)
         self.lam = check_number("lam", lam, 0)
         self.mode = check_choice("mode", mode, _MODES)
         self.gamma = check_number("gamma", gamma, 0, 1)
         self.fisher_samples = check_int("fisher_samples", fisher_samples, 1, allow_none=True)
         self.batch_size = check_int("batch_size", batch_size, 1)
-        self.model = model
-        self.fishers: list[list[torch.Tensor]] = []  # one list of per-parameter tensors per pair
-        self.anchors: list[list[torch.Tensor]] = []
 
     @property
-    def params(self) -> list[torch.Tensor]:
-        """The model's trainable parameters, in order."""
-        return [p for _, p in _named_trainable(self.model)]
+    def fishers(self) -> list[list[torch.Tensor]]:
+        """The stored Fisher diagonals (the importances), one list of per-parameter tensors per pair."""
+        return self.importances
+
+    @fishers.setter
+    def fishers(self, value: list[list[torch.Tensor]]) -> None:
+        self.importances = value
 
     @property
-    def n_consolidated(self) -> int:
-        """Number of stored (Fisher, anchor) pairs (tasks in separate mode; 0 or 1 online)."""
-        return len(self.fishers)
+    def scale(self) -> float:
+        """``lam / 2``: :meth:`penalty` is ``lam/2 * sum_k sum_i F_ki (theta_i - theta*_ki)^2``."""
+        return 0.5 * self.lam
 
     def consolidate(self, x: torch.Tensor, y: torch.Tensor, classes=None,
                     generator: torch.Generator | None = None) -> list[torch.Tensor]:
@@ -266,59 +239,14 @@ class EWC:
         list of torch.Tensor
             The new task's Fisher diagonal (before any online accumulation).
         """
-        if self.fisher_samples is not None and len(x) > self.fisher_samples:
-            if generator is None:
-                generator = torch.Generator().manual_seed(0)
-            idx = torch.randperm(len(x), generator=generator)[: self.fisher_samples]
-            x, y = x[idx], y[idx]
+        x, y = draw_subset(x, y, self.fisher_samples, generator)
         fisher = fisher_diagonal(self.model, x, y, classes=classes, batch_size=self.batch_size)
-        anchor = [p.detach().clone() for p in self.params]
-        if self.mode == "online" and self.fishers:
-            old = self.fishers[0]
-            self.fishers[0] = [self.gamma * fo + fn for fo, fn in zip(old, fisher)]
-            self.anchors[0] = anchor
-        else:
-            self.fishers.append(fisher)
-            self.anchors.append(anchor)
+        online = self.mode == "online"
+        self._store(fisher, combine=(lambda old, new: self.gamma * old + new) if online else None)
         return fisher
-
-    def penalty(self) -> torch.Tensor | None:
-        """The EWC penalty ``lam/2 * sum_k sum_i F_ki (theta_i - theta*_ki)^2`` (differentiable).
-
-        Returns
-        -------
-        torch.Tensor or None
-            A scalar; None before the first consolidation (there is nothing to hold on to).
-        """
-        if not self.fishers:
-            return None
-        params = self.params
-        total = params[0].new_zeros(()) if params else torch.zeros(())
-        for fisher, anchor in zip(self.fishers, self.anchors):
-            for p, f, a in zip(params, fisher, anchor):
-                total = total + (f * (p - a) ** 2).sum()
-        return 0.5 * self.lam * total
 
     def after_step(self) -> None:
         """Nothing: EWC learns its importances at :meth:`consolidate`, not during training."""
-
-    def state_bytes(self) -> int:
-        """Bytes held by the stored Fisher diagonals and anchors."""
-        return int(sum(t.nbytes for pair in (self.fishers + self.anchors) for t in pair))
-
-    def state_dict(self) -> dict:
-        """Tensors and settings, loadable with ``torch.load(..., weights_only=True)``."""
-        return {"lam": self.lam, "mode": self.mode, "gamma": self.gamma, "fisher_samples": self.fisher_samples,
-                "batch_size": self.batch_size,
-                "fishers": [[t.clone() for t in pair] for pair in self.fishers],
-                "anchors": [[t.clone() for t in pair] for pair in self.anchors]}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore from :meth:`state_dict`."""
-        self.lam, self.mode, self.gamma = float(state["lam"]), state["mode"], float(state["gamma"])
-        self.fisher_samples, self.batch_size = state["fisher_samples"], int(state["batch_size"])
-        self.fishers = [[t.clone() for t in pair] for pair in state["fishers"]]
-        self.anchors = [[t.clone() for t in pair] for pair in state["anchors"]]
 
     def __repr__(self) -> str:
         return f"EWC(lam={self.lam}, mode={self.mode!r}, gamma={self.gamma}, pairs={self.n_consolidated})"

@@ -7,9 +7,10 @@ from torch import nn
 import classp.optim
 from classp import CLASSP, ReferenceCLASSP
 from classp.lab.methods import MAIN_METHODS, Learner, get_method, list_methods, state_bytes
-from classp.lab.regularisers import EWC
+from classp.lab.regularisers import EWC, MAS, SI
 
-ALL = ["sgd", "adam", "adagrad", "ewc", "classp", "classp-no-threshold", "classp-no-decay", "reference", "joint"]
+ALL = ["sgd", "adam", "adagrad", "ewc", "classp", "classp-no-threshold", "classp-no-decay", "reference", "joint",
+       "si", "mas", "sgd-decay"]
 
 
 def test_registry_names_and_documentation():
@@ -73,6 +74,54 @@ def test_factories_build_the_documented_optimizers():
     assert isinstance(get_method("joint").make(_model(), options={"optimizer": "adam"}).optimizer, torch.optim.Adam)
     with pytest.raises(ValueError, match=r"^optimizer must be one of 'sgd', 'adam'; got 'rmsprop'$"):
         get_method("joint").make(_model(), options={"optimizer": "rmsprop"})
+    si = get_method("si").make(_model(), options={"c": 0.5, "xi": 1e-3})
+    assert isinstance(si.optimizer, torch.optim.SGD) and isinstance(si.regulariser, SI)
+    assert (si.regulariser.c, si.regulariser.xi) == (0.5, 1e-3)
+    mas = get_method("mas").make(_model(), options={"lam": 2.0, "samples": 10})
+    assert isinstance(mas.optimizer, torch.optim.SGD) and isinstance(mas.regulariser, MAS)
+    assert (mas.regulariser.lam, mas.regulariser.samples) == (2.0, 10)
+    decay = get_method("sgd-decay").make(_model())
+    assert isinstance(decay.optimizer, torch.optim.SGD) and decay.regulariser is None
+    assert isinstance(decay.scheduler, torch.optim.lr_scheduler.LambdaLR)
+
+
+def test_baselines_are_documented_as_not_tuned_and_main_methods_are_unchanged():
+    assert MAIN_METHODS == ("sgd", "adam", "adagrad", "ewc", "classp", "joint")
+    for name in ("si", "mas", "sgd-decay"):
+        assert "NOT tuned" in get_method(name).description
+        assert get_method(name).defaults["lr"] == get_method("sgd").defaults["lr"]
+        assert get_method(name).resolve(sequence="sentiment")[0] == get_method("sgd").resolve(sequence="sentiment")[0]
+    assert get_method("adam").resolve(sequence="sentiment")[0] == 3e-3
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"t0": 0.0}, r"^t0 must be a number > 0; got 0.0$"),
+    ({"t0": -5}, r"^t0 must be a number > 0; got -5$"),
+])
+def test_sgd_decay_refuses_a_bad_t0(options, message):
+    with pytest.raises(ValueError, match=message):
+        get_method("sgd-decay").make(_model(), options=options)
+
+
+def test_sgd_decay_lowers_the_global_rate_per_step_and_resumes_exactly():
+    m = _model()
+    learner = get_method("sgd-decay").make(m, lr=0.4, options={"t0": 2.0})
+    w = [m.weight.detach().clone()]
+    for _ in range(3):
+        m.weight.grad, m.bias.grad = torch.ones_like(m.weight), torch.zeros_like(m.bias)
+        learner.step()
+        w.append(m.weight.detach().clone())
+    # step t (0, 1, 2) uses lr / sqrt(1 + t / t0)
+    for t in range(3):
+        torch.testing.assert_close(w[t] - w[t + 1], torch.full_like(w[0], 0.4 / np.sqrt(1 + t / 2.0)))
+    state = learner.state_dict()
+    fresh = get_method("sgd-decay").make(m, lr=0.4, options={"t0": 2.0})
+    fresh.load_state_dict(state)
+    assert fresh.optimizer.param_groups[0]["lr"] == pytest.approx(0.4 / np.sqrt(1 + 3 / 2.0))
+    m.weight.grad, m.bias.grad = torch.ones_like(m.weight), torch.zeros_like(m.bias)
+    fresh.step()
+    assert fresh.scheduler.last_epoch == learner.scheduler.last_epoch + 1 == 4
+    assert fresh.optimizer.param_groups[0]["lr"] == pytest.approx(0.4 / np.sqrt(1 + 4 / 2.0))
 
 
 def test_reference_schedule_is_sgd_on_the_first_task_then_scaled():
@@ -117,6 +166,10 @@ def test_state_bytes_counts_optimizer_tensors_and_ewc():
     assert ewc.state_bytes() == 0
     ewc.end_task(0, torch.ones(4, 3), torch.tensor([0, 1, 0, 1]))
     assert ewc.state_bytes() == 2 * 8 * 4  # Fisher + anchor
+    si = get_method("si").make(m)
+    assert si.state_bytes() == 3 * 8 * 4  # running omega, weights after the last step, weights at the start
+    si.end_task(0, torch.ones(4, 3), torch.tensor([0, 1, 0, 1]))
+    assert si.state_bytes() == 4 * 8 * 4  # Omega + anchor + omega + weights after the last step
 
 
 def test_per_sequence_defaults_and_overrides():

@@ -98,6 +98,10 @@ def test_state_bytes_by_hand():
     # separate EWC: one (Fisher, anchor) pair per task; online: one pair
     assert run("ewc", progress=False).state_bytes == 5 * 2 * 4 * n
     assert run("ewc", options={"mode": "online"}, progress=False).state_bytes == 2 * 4 * n
+    # SI: importance, anchor, running omega, weights after the last step; MAS: importance and anchor
+    assert run("si", progress=False).state_bytes == 4 * 4 * n
+    assert run("mas", progress=False).state_bytes == 2 * 4 * n
+    assert run("sgd-decay", progress=False).state_bytes == 0  # the scheduler holds no tensors
 
 
 def test_classp_updates_fewer_weights_than_sgd():
@@ -141,6 +145,9 @@ def _stopper(at):
 
 @pytest.mark.parametrize("method, kwargs", [
     ("ewc", {"checkpoint_every": 5}),                                # mid-task, with the regulariser
+    ("si", {"checkpoint_every": 5}),                                 # mid-task, with SI's running omega
+    ("mas", {}),                                                     # at a task boundary
+    ("sgd-decay", {"checkpoint_every": 5}),                          # mid-task, with the lr scheduler
     ("reference", {}),                                               # at a task boundary, with the schedule
     ("classp", {"checkpoint_every": 3, "model": "cnn", "epochs": 2}),  # mid-epoch, dropout RNG
     ("joint", {"checkpoint_every": 7}),
