@@ -62,6 +62,9 @@ SEARCH_SPACES: dict[str, dict[str, tuple]] = {
     "classp-no-threshold": {"lr": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0), "power": (1.0, 2.0)},
     "classp-no-decay": {"lr": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "threshold": (1e-8, 1e-6, 1e-4)},
     "joint": {"lr": _log_grid(1e-3, 1.0, 16)},
+    "sgd-decay": {"lr": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0), "t0": (10.0, 100.0, 1000.0)},
+    "si": {"lr": (0.003, 0.01, 0.03, 0.1), "c": (0.01, 0.1, 1.0, 10.0)},
+    "mas": {"lr": (0.003, 0.01, 0.03, 0.1), "lam": (0.1, 1.0, 10.0, 100.0)},
 }
 
 #: Selection criteria: metric of :meth:`Result.metrics` on the validation split, and its direction.
