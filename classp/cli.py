@@ -39,7 +39,7 @@ PROG = "python -m classp"
 _EPILOG_RUN = """\
 Method options go to every listed method that accepts them (classp.lab.train.route_options):
 --threshold/--power to the classp methods and reference, --eps to the classp methods, adam and
-adagrad (and to reference as its epsilon), --lam/--ewc-mode/--gamma to ewc; any other
+adagrad (and to reference as its epsilon), --lam to ewc and mas, --ewc-mode/--gamma to ewc; any other
 hyper-parameter with --set KEY=VALUE (see `python -m classp list`); an option no listed method
 accepts is an error. Sequence options: --scenario, --n-tasks, or --seq KEY=VALUE (passed to
 classp.data.get_sequence). The results file (--out) is JSON with schema classp-results/1:
@@ -96,7 +96,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--power", type=float, default=None, help="CLASSP power p (classp methods, reference)")
     g.add_argument("--eps", type=float, default=None,
                    help="epsilon (classp methods, adam, adagrad; reference as its epsilon)")
-    g.add_argument("--lam", type=float, default=None, help="EWC strength lambda (ewc)")
+    g.add_argument("--lam", type=float, default=None,
+                   help="regulariser strength lambda (ewc: lam/2·ΣF(θ−θ*)²; mas: lam·ΣΩ(θ−θ*)²)")
     g.add_argument("--ewc-mode", choices=("separate", "online"), default=None,
                    help="EWC mode: one Fisher per task or one running Fisher (ewc)")
     g.add_argument("--gamma", type=float, default=None, help="online EWC decay in [0, 1] (ewc)")
