@@ -188,9 +188,11 @@ def _execute(jobs: list[dict], executor, workers: int, jobs_dir) -> list[dict | 
         return [f.result() for f in [executor.submit(run_job, j, jobs_dir) for j in jobs]]
     if workers == 1:
         return [f.result() for f in [_Inline().submit(run_job, j, jobs_dir) for j in jobs]]
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawned, not forked: a forked child of a process that has run autograd cannot run it again
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         return [f.result() for f in [pool.submit(run_job, j, jobs_dir) for j in jobs]]
 
 
