@@ -155,49 +155,67 @@ def protocol_methods(protocol: str, fisher_samples: int = 1000) -> list[Protocol
     """
     check_choice("protocol", protocol, PROTOCOLS)
     fisher_samples = check_int("fisher_samples", fisher_samples, 1)
+    # The "why" texts quote the values the runs use, read from the registry (never typed twice).
+    from .methods import get_method
+
+    def lab(name, key, sequence=None):
+        m = get_method(name)
+        return {**m.defaults, **m.per_sequence.get(sequence, {})}[key]
+
+    ewc_lam_registry = lab("ewc", "lam")
     if protocol == "vision":
+        ewc_lam, lr_cv = 100.0, 0.2  # lr_cv: experiment_CV.py's lr (SGD and the released CLASSP)
+        ref = {"threshold": 0.5, "epsilon": 1e-5, "power": 1}
         return [
             ProtocolMethod("classp", "CLASSP", "classp", None, {},
-                           "classp.CLASSP with the lab's defaults (lr 0.03, threshold 1e-6 on g², p 1, eps 1e-8), "
-                           "chosen on the digits, not tuned on the CNN; the released threshold 0.5 would freeze "
-                           "every weight of a per-weight rule."),
-            ProtocolMethod("reference", "ReferenceCLASSP (released code)", "reference", 0.2,
-                           {"threshold": 0.5, "epsilon": 1e-5, "power": 1},
-                           "experiment_CV.py: lr 0.2, threshold 0.5, epsilon 1e-5, power 1; apply_scaling=False "
+                           f"classp.CLASSP with the lab's defaults (lr {lab('classp', 'lr'):g}, threshold "
+                           f"{lab('classp', 'threshold'):g} on g², p {lab('classp', 'power'):g}, eps "
+                           f"{lab('classp', 'eps'):g}), chosen on the digits, not tuned on the CNN; the released "
+                           "threshold 0.5 would freeze every weight of a per-weight rule."),
+            ProtocolMethod("reference", "ReferenceCLASSP (released code)", "reference", lr_cv, ref,
+                           f"experiment_CV.py: lr {lr_cv:g}, threshold {ref['threshold']:g}, epsilon "
+                           f"{ref['epsilon']:g}, power {ref['power']:g}; apply_scaling=False "
                            "(plain SGD) on MNIST, then threshold 0 and apply_scaling=True on Fashion-MNIST."),
-            ProtocolMethod("ewc", "EWC (SGD)", "ewc", 0.2, {"lam": 100.0, "fisher_samples": fisher_samples},
+            ProtocolMethod("ewc", "EWC (SGD)", "ewc", lr_cv, {"lam": ewc_lam, "fisher_samples": fisher_samples},
                            "Standard EWC (Kirkpatrick et al. 2017): Fisher and anchor of this network at the end "
-                           "of MNIST, penalty lam/2·ΣF(θ−θ*)² during Fashion-MNIST, on the SGD baseline's lr 0.2 "
-                           "(experiment_EWC.py used lr 0.25, lam 5000 on a batch-gradient Fisher divided by "
-                           "60,000 and a second network; that lam corresponds to roughly 10-300 on this "
-                           "per-sample Fisher, so the lab's default 100 is used)."),
-            ProtocolMethod("sgd", "SGD", "sgd", 0.2, {},
-                           "experiment_CV.py's baseline (customOptimizer=False): torch.optim.SGD(lr=0.2)."),
+                           "of MNIST, penalty lam/2·ΣF(θ−θ*)² during Fashion-MNIST, on the SGD baseline's lr "
+                           f"{lr_cv:g}, "
+                           f"with lam {ewc_lam:g} (not the registry's {ewc_lam_registry:g}, which is set for the "
+                           "book's small models). experiment_EWC.py used lr 0.25 and lam 5000 on a batch-gradient "
+                           "Fisher divided by 60,000 and a second network: a different scale, so this is standard "
+                           "EWC, not a reproduction of that baseline (chapter 9 estimates the scale)."),
+            ProtocolMethod("sgd", "SGD", "sgd", lr_cv, {},
+                           f"experiment_CV.py's baseline (customOptimizer=False): torch.optim.SGD(lr={lr_cv:g})."),
             ProtocolMethod("adam", "Adam", "adam", None, {},
-                           "torch.optim.Adam at the lab's default lr 1e-3 (the vision script has no Adam run)."),
+                           f"torch.optim.Adam at the lab's default lr {lab('adam', 'lr'):g} (the vision script has "
+                           "no Adam run)."),
             ProtocolMethod("adagrad", "AdaGrad", "adagrad", None, {},
-                           "torch.optim.Adagrad at the lab's default lr 0.05 (the paper's 'AdaGrad' is the "
-                           "released code with power 2, which is not AdaGrad: bug B2)."),
+                           f"torch.optim.Adagrad at the lab's default lr {lab('adagrad', 'lr'):g} (the paper's "
+                           "'AdaGrad' is the released code with power 2, which is not AdaGrad: deviation B2)."),
         ]
+    s, ewc_lam = "sentiment", 10.0
     return [
         ProtocolMethod("classp", "CLASSP", "classp", None, {},
-                       "classp.CLASSP with the lab's sentiment defaults (lr 0.3, threshold 1e-8), measured on "
-                       "this sequence; the released 0.99 would freeze every weight of a per-weight rule."),
+                       f"classp.CLASSP with the lab's sentiment defaults (lr {lab('classp', 'lr', s):g}, threshold "
+                       f"{lab('classp', 'threshold', s):g}), measured on this sequence; the released 0.99 would "
+                       "freeze every weight of a per-weight rule."),
         ProtocolMethod("reference", "ReferenceCLASSP (released code)", _reference_sa_method(), 0.025,
                        {"threshold": 0.99, "epsilon": 1e-4, "power": 1},
                        "experiment_SA.py's 'optimal CLASSP': lr 0.025, threshold 0.99, epsilon 1e-4, power 1, "
                        "no task switch."),
-        ProtocolMethod("ewc", "EWC (SGD)", "ewc", None, {"lam": 10.0, "fisher_samples": fisher_samples},
-                       "Standard EWC on the SGD baseline (lab's sentiment lr 0.3) with lam 10: with seed 0, lam "
-                       "1 and 10 trained stably, 30 collapsed to chance and the lab default 100 diverged (SGD on "
-                       "the penalty is unstable once lr*lam*F > 2); experiment_SA_EWC.py's lam 5000 is on "
-                       "another Fisher scale."),
+        ProtocolMethod("ewc", "EWC (SGD)", "ewc", None, {"lam": ewc_lam, "fisher_samples": fisher_samples},
+                       f"Standard EWC on the SGD baseline (lab's sentiment lr {lab('ewc', 'lr', s):g}) with lam "
+                       f"{ewc_lam:g}: "
+                       f"with seed 0, lam 1 and 10 trained stably, the registry's {ewc_lam_registry:g} collapsed to "
+                       "chance and 100 diverged (SGD on the penalty is unstable once lr*lam*F > 2); "
+                       "experiment_SA_EWC.py's lam 5000 is on another Fisher scale."),
         ProtocolMethod("sgd", "SGD", "sgd", None, {},
-                       "torch.optim.SGD at the lab's sentiment lr 0.3 (experiment_SA.py's 0.025 belongs to a "
-                       "transformer with batches of 750)."),
-        ProtocolMethod("adam", "Adam", "adam", None, {}, "torch.optim.Adam at the lab's sentiment lr 3e-3."),
+                       f"torch.optim.SGD at the lab's sentiment lr {lab('sgd', 'lr', s):g} (experiment_SA.py's "
+                       "0.025 belongs to a transformer with batches of 750)."),
+        ProtocolMethod("adam", "Adam", "adam", None, {},
+                       f"torch.optim.Adam at the lab's sentiment lr {lab('adam', 'lr', s):g}."),
         ProtocolMethod("adagrad", "AdaGrad", "adagrad", None, {},
-                       "torch.optim.Adagrad at the lab's sentiment lr 0.05."),
+                       f"torch.optim.Adagrad at the lab's sentiment lr {lab('adagrad', 'lr', s):g}."),
     ]
 
 

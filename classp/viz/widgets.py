@@ -269,6 +269,11 @@ def density_explorer(sequence: str = "split-digits", seed: int = 0, epochs: int 
 
 
 # ================================================================================ the lab
+def _run_name(method: str, decay: bool) -> str:
+    """The registry method the lab runs: ``classp-no-decay`` for CLASSP with its decay off."""
+    return "classp-no-decay" if method == "classp" and not decay else method
+
+
 class StabilityPlasticityLab(widgets.VBox):
     """The stability-plasticity lab: pick a method and its knobs, train, see what was kept.
 
@@ -299,7 +304,7 @@ class StabilityPlasticityLab(widgets.VBox):
     """
 
     def __init__(self, method: str = "classp", sequence: str = "split-digits", lr: float | None = None,
-                 threshold: float = 1e-6, power: float = 1.0, decay: bool = True, ewc_lambda: float = 100.0,
+                 threshold: float = 1e-6, power: float = 1.0, decay: bool = True, ewc_lambda: float | None = None,
                  seed: int = 0, epochs: int = 2, background: bool = True, threads: int | None = 1, dpi: int = 72):
         from ..lab.methods import get_method
 
@@ -307,7 +312,9 @@ class StabilityPlasticityLab(widgets.VBox):
         sequence = check_choice("sequence", sequence, tuple(LAB_SEQUENCES))
         threshold, power = _one_of("threshold", threshold, THRESHOLDS), _one_of("power", power, POWERS)
         decay = check_bool("decay", decay)
-        ewc_lambda = check_number("ewc_lambda", ewc_lambda, 1, 1e5)
+        ewc_lambda = check_number("ewc_lambda", ewc_lambda, 1, 1e5, allow_none=True)
+        if ewc_lambda is None:  # the registry's EWC default (the value the book's EWC runs use)
+            ewc_lambda = get_method("ewc").defaults["lam"]
         seed, epochs = check_int("seed", seed, 0, 99), check_int("epochs", epochs, 1, 10)
         lr = check_number("lr", lr, 1e-4, 1, allow_none=True)
         self.background = check_bool("background", background)
@@ -328,7 +335,8 @@ class StabilityPlasticityLab(widgets.VBox):
                                        layout=wide)
         self.sequence = widgets.Dropdown(options=[(v[2], k) for k, v in LAB_SEQUENCES.items()], value=sequence,
                                          description="task sequence", style=st, layout=wide)
-        self.lr = widgets.FloatLogSlider(value=lr or get_method(method).defaults["lr"], base=10, min=-4, max=0,
+        self.lr = widgets.FloatLogSlider(value=lr or get_method(_run_name(method, decay)).defaults["lr"], base=10,
+                                         min=-4, max=0,
                                          step=0.05, description="learning rate", readout_format=".3g", style=st,
                                          layout=wide, continuous_update=False)
         self.threshold = widgets.SelectionSlider(options=_option_pairs(THRESHOLDS), value=threshold,
@@ -355,6 +363,7 @@ class StabilityPlasticityLab(widgets.VBox):
                          self.ewc_lambda, self.seed, self.epochs)
 
         self.method.observe(self._method_changed, names="value")
+        self.decay.observe(self._method_changed, names="value")
         self.button.on_click(self._on_click)
         self._enable(True)
 
@@ -378,12 +387,10 @@ class StabilityPlasticityLab(widgets.VBox):
             ``method`` (``"classp-no-decay"`` when CLASSP's decay is off), ``sequence``,
             ``sequence_options``, ``seed``, ``epochs``, ``lr``, ``options``, ``batch_size``.
         """
-        m = self.method.value
+        m = _run_name(self.method.value, self.decay.value)
         options = None
-        if m == "classp":
+        if m in ("classp", "classp-no-decay"):
             options = {"threshold": float(self.threshold.value), "power": float(self.power.value)}
-            if not self.decay.value:
-                m = "classp-no-decay"
         elif m == "ewc":
             options = {"lam": float(self.ewc_lambda.value)}
         name, seq_opts, _ = LAB_SEQUENCES[self.sequence.value]
@@ -391,10 +398,12 @@ class StabilityPlasticityLab(widgets.VBox):
                 "seed": int(self.seed.value), "epochs": int(self.epochs.value), "lr": float(self.lr.value),
                 "options": options, "batch_size": _BATCH}
 
-    def _method_changed(self, change) -> None:
+    def _method_changed(self, change=None) -> None:
+        # a new method, or CLASSP's decay ticked or unticked: the learning rate jumps to the default
+        # of the method that will run (classp-no-decay has its own, SGD-like rate)
         from ..lab.methods import get_method
 
-        self.lr.value = get_method(change["new"]).defaults["lr"]
+        self.lr.value = get_method(_run_name(self.method.value, self.decay.value)).defaults["lr"]
         self._enable(not self._busy)
 
     def _enable(self, on: bool) -> None:
@@ -554,7 +563,7 @@ class StabilityPlasticityLab(widgets.VBox):
 
 
 def lab(method: str = "classp", sequence: str = "split-digits", *, lr: float | None = None, threshold: float = 1e-6,
-        power: float = 1.0, decay: bool = True, ewc_lambda: float = 100.0, seed: int = 0, epochs: int = 2,
+        power: float = 1.0, decay: bool = True, ewc_lambda: float | None = None, seed: int = 0, epochs: int = 2,
         background: bool = True, threads: int | None = 1, dpi: int = 72) -> StabilityPlasticityLab:
     """The stability-plasticity lab widget (chapter 12).
 
@@ -565,15 +574,17 @@ def lab(method: str = "classp", sequence: str = "split-digits", *, lr: float | N
     sequence : str, default "split-digits"
         Initial sequence, a key of :data:`LAB_SEQUENCES`.
     lr : float, optional
-        Initial learning rate in [1e-4, 1] (default: the method's).
+        Initial learning rate in [1e-4, 1] (default: the registry's for the method that runs, i.e.
+        ``classp-no-decay``'s when CLASSP's decay is off). Changing the method or the decay later
+        resets it to that default.
     threshold : float, default 1e-6
         CLASSP's τ, one of :data:`THRESHOLDS`.
     power : float, default 1.0
         CLASSP's p, one of :data:`POWERS`.
     decay : bool, default True
         CLASSP's decay (False runs ``classp-no-decay``).
-    ewc_lambda : float, default 100
-        EWC's λ in [1, 1e5].
+    ewc_lambda : float, optional
+        EWC's λ in [1, 1e5] (default: the registry's, ``get_method("ewc").defaults["lam"]``).
     seed : int, default 0
         In [0, 99].
     epochs : int, default 2

@@ -336,3 +336,22 @@ def test_documented_command_quick_mode_reproduces_the_schema(protocol, tmp_path)
             if max(n_test for _, n_test in doc["config"]["task_sizes"]) <= doc["config"]["curve_test_limit"]:
                 np.testing.assert_allclose(curve[-1], R[-1])  # the last probe is the final evaluation
             assert r["eval_steps"] == sorted(set(r["eval_steps"]))
+
+
+@pytest.mark.parametrize("protocol", ["vision", "sentiment"])
+def test_protocol_reasons_quote_the_values_the_runs_use(protocol):
+    # Issue 13: the "why" texts once said "the lab's default lr 0.05" for a run at 0.01 and "the lab's
+    # default 100" for a λ whose registry default is 30. Every reason must quote the resolved values.
+    from classp.lab.methods import get_method
+
+    sequence = {"vision": "mnist-fashion", "sentiment": "sentiment"}[protocol]
+    for m in protocol_methods(protocol):
+        if not isinstance(m.method, str):  # the released SA optimizer: its values are the ProtocolMethod's
+            lr, opts = m.lr, m.options
+        else:
+            lr, opts = get_method(m.method).resolve(m.lr, m.options, sequence)
+        assert f"lr {lr:g}" in m.why or f"lr={lr:g}" in m.why, (m.key, lr, m.why)
+        if "lam" in opts:
+            assert f"lam {opts['lam']:g}" in m.why, (m.key, m.why)
+            assert f"registry's {get_method('ewc').defaults['lam']:g}" in m.why
+        assert "default 100" not in m.why and "default lr 0.05" not in m.why
