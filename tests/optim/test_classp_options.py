@@ -185,3 +185,31 @@ def test_compiled_path_follows_single_tensor_and_a_scheduler_does_not_recompile(
     assert opt.param_groups[0]["lr"] == pytest.approx(0.05 / 2 ** 6)
     torch.testing.assert_close(finals[1], finals[0], rtol=1e-5, atol=1e-6)
     assert "_compiled_update" not in copy.deepcopy(opt).__dict__  # the compiled function is the instance's
+
+
+@pytest.mark.slow
+def test_a_refused_compiled_step_changes_nothing():
+    """compile=True checks finiteness inside the compiled step, over all compiled groups at once: a NaN
+    in the second compiled group leaves the first one, the eager group, the step counters and the
+    states made for this step as they were."""
+    a, b, c = (torch.nn.Parameter(torch.ones(3) * k) for k in (1.0, 2.0, 3.0))
+    fresh = torch.nn.Parameter(torch.ones(2))
+    opt = CLASSP([{"params": [a], "compile": True}, {"params": [b, fresh], "compile": True},
+                  {"params": [c], "foreach": True}], threshold=0.0)
+    for p in (a, b, c):
+        p.grad = torch.full((3,), 0.5)
+    opt.step()  # compiles; fresh has no gradient yet
+    params = [a, b, c, fresh]
+    for p in params:
+        p.grad = torch.full(p.shape, 0.25)
+    b.grad[1] = float("nan")
+    snap = _snapshot(params, opt)
+    with pytest.raises(NonFiniteGradientError, match="group 1 parameter 0 .shape .3,..: 1 non-finite"):
+        opt.step()
+    _assert_unchanged(params, opt, snap)  # fresh got no state either
+    b.grad[1] = 0.25
+    opt.step()
+    assert [opt.state[p]["step"].item() for p in params] == [2.0, 2.0, 2.0, 1.0]
+    # every weight has seen 0.5 then 0.25 (p = 1, eps ~ 0): w = w0 - lr (1 + 0.25 / 0.75)
+    for p, w0 in zip((a, b, c), (1.0, 2.0, 3.0)):
+        assert p.tolist() == pytest.approx([w0 - 0.03 * (1 + 1 / 3)] * 3, rel=1e-6)
