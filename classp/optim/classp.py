@@ -14,6 +14,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from .._validation import check_bool, check_choice, check_number
+from ._compiled import CompiledStep
 from .functional import all_finite, classp_update, classp_update_foreach, classp_update_fused
 
 __all__ = ["CLASSP", "NonFiniteGradientError", "DEFAULTS", "SUPPORTED_DTYPES", "accumulator_dtype",
@@ -248,7 +249,7 @@ class CLASSP(Optimizer):
                                                        copy=True)
 
     def _active(self) -> list:
-        """``(group index, param index, group, param)`` with a gradient, after checking every one of them.
+        """``(group index, param index, group, param, state)`` with a gradient, after checking every one of them.
 
         Nothing changes here. The finiteness of the gradients of groups with ``compile=True`` is
         checked inside their compiled step (see :meth:`step`), the others' here.
@@ -264,14 +265,15 @@ class CLASSP(Optimizer):
                 if p.dtype not in SUPPORTED_DTYPES:
                     raise TypeError(f"CLASSP updates parameters of dtype {', '.join(map(str, SUPPORTED_DTYPES))}; "
                                     f"got {p.dtype} (group {gi}, parameter {pi})")
-                s = self.state[p].get("grad_sum") if p in self.state else None
+                state = self.state.get(p)
+                s = state.get("grad_sum") if state is not None else None
                 if s is not None and (s.shape != p.shape or s.dtype != accumulator_dtype(p.dtype)):
                     raise RuntimeError(
                         f"CLASSP state of group {gi}, parameter {pi} does not fit its parameter: grad_sum has shape "
                         f"{tuple(s.shape)} and dtype {s.dtype}, expected {tuple(p.shape)} and "
                         f"{accumulator_dtype(p.dtype)} (a state dict of another model?)")
-                pairs.append((gi, pi, group, p))
-        _check_finite([(gi, pi, p) for gi, pi, group, p in pairs if group["check_finite"] and not group["compile"]])
+                pairs.append((gi, pi, group, p, state))
+        _check_finite([(gi, pi, p) for gi, pi, group, p, _ in pairs if group["check_finite"] and not group["compile"]])
         return pairs
 
     @torch.no_grad()
@@ -300,36 +302,40 @@ class CLASSP(Optimizer):
                 loss = closure()
         pairs = self._active()  # every check first (but the compiled groups' finiteness)
         by_group: dict = {}
-        new = []
-        for gi, _, group, p in pairs:
-            state = self.state[p]
-            if len(state) == 0:
+        new, steps = [], []
+        for gi, _, group, p, state in pairs:
+            if not state:
+                state = self.state[p]
                 state["step"] = torch.tensor(0.0)
                 state["grad_sum"] = torch.zeros_like(p, dtype=accumulator_dtype(p.dtype),
                                                      memory_format=torch.preserve_format)
                 new.append(p)
-            by_group.setdefault(gi, (group, []))[1].append(p)
-        compiled = [(group, params) for group, params in by_group.values() if group["compile"]]
+            steps.append(state["step"])
+            entry = by_group.setdefault(gi, (group, [], []))
+            entry[1].append(p)
+            entry[2].append(state["grad_sum"])
+        compiled = [entry for entry in by_group.values() if entry[0]["compile"]]
         if compiled:  # all compiled groups in one call: their finiteness is decided before any of them changes
-            ok = self._compiled()([self._kernel_args(group, params, tensor_lr=True) for group, params in compiled])
+            ok = self._compiled()([self._kernel_args(*entry, tensor_lr=True) for entry in compiled])
             if ok is not None and not bool(ok):
                 for p in new:  # nothing was changed: the states made for this step go too
                     del self.state[p]
-                _check_finite([(gi, pi, p) for gi, pi, group, p in pairs if group["check_finite"] and group["compile"]])
+                _check_finite([(gi, pi, p) for gi, pi, group, p, _ in pairs if group["check_finite"] and group["compile"]])
                 raise NonFiniteGradientError("CLASSP step refused: non-finite gradient (NaN or inf). "
                                              "No parameter and no optimizer state was changed.")
-        for group, params in by_group.values():  # from here on nothing is refused
+        for group, params, sums in by_group.values():  # from here on nothing is refused
             if not group["compile"]:
-                self._update_group(group, params)
-        if pairs:
-            torch._foreach_add_([self.state[p]["step"] for _, _, _, p in pairs], 1.0)
+                self._update_group(group, params, sums)
+        if steps:
+            torch._foreach_add_(steps, 1.0)
         return loss
 
-    def _kernel_args(self, group: dict, params: list, tensor_lr: bool = False) -> tuple:
+    def _kernel_args(self, group: dict, params: list, sums: list, tensor_lr: bool = False) -> tuple:
         """The real views of the group's parameters, gradients and accumulators, its lr and other hyper-parameters."""
-        ws = [_real(p) for p in params]
-        gs = [_real(p.grad) for p in params]
-        ss = [_real(self.state[p]["grad_sum"]) for p in params]
+        if any(p.is_complex() for p in params):
+            ws, gs, ss = [_real(p) for p in params], [_real(p.grad) for p in params], [_real(s) for s in sums]
+        else:
+            ws, gs, ss = params, [p.grad for p in params], sums
         hp = dict(threshold=float(group["threshold"]), power=float(group["power"]), eps=float(group["eps"]),
                   decay=group["decay"], accumulate=group["accumulate"], maximize=group["maximize"])
         lr = float(group["lr"])
@@ -337,9 +343,9 @@ class CLASSP(Optimizer):
             return ws, gs, ss, torch.tensor(lr, dtype=torch.float64), hp, group["check_finite"]
         return ws, gs, ss, lr, hp
 
-    def _update_group(self, group: dict, params: list) -> None:
+    def _update_group(self, group: dict, params: list, sums: list) -> None:
         """The group's eager kernel (foreach or single-tensor) on its real views."""
-        ws, gs, ss, lr, hp = self._kernel_args(group, params)
+        ws, gs, ss, lr, hp = self._kernel_args(group, params, sums)
         if group["foreach"] or (group["foreach"] is None and _default_foreach(params)):
             classp_update_foreach(ws, gs, ss, lr=lr, **hp)
         else:
@@ -347,14 +353,14 @@ class CLASSP(Optimizer):
                 classp_update(w, g, s, lr=lr, **hp)
 
     def _compiled(self) -> Callable:
-        """This optimizer's compiled :func:`_fused_step`, made at first use.
+        """This optimizer's compiled :func:`_fused_step` (a :class:`~classp.optim._compiled.CompiledStep`), made at first use.
 
         Kept on the instance (not pickled or copied: ``Optimizer.__getstate__`` keeps defaults,
         state and groups only), so it lives as long as the optimizer.
         """
         fn = self.__dict__.get("_compiled_update")
         if fn is None:
-            fn = torch.compile(_fused_step, dynamic=False, fullgraph=True)
+            fn = CompiledStep(_fused_step)
             self.__dict__["_compiled_update"] = fn
         return fn
 

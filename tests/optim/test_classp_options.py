@@ -213,3 +213,42 @@ def test_a_refused_compiled_step_changes_nothing():
     # every weight has seen 0.5 then 0.25 (p = 1, eps ~ 0): w = w0 - lr (1 + 0.25 / 0.75)
     for p, w0 in zip((a, b, c), (1.0, 2.0, 3.0)):
         assert p.tolist() == pytest.approx([w0 - 0.03 * (1 + 1 / 3)] * 3, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_the_compiled_step_is_called_directly_only_for_inputs_like_those_it_was_compiled_for():
+    """CompiledStep calls Inductor's function itself while the inputs match the compiled ones (same
+    results as torch.compile), and goes through torch.compile (recompiling) for anything else."""
+    from classp.optim._compiled import CompiledStep
+
+    traces = []
+
+    def step(groups):
+        traces.append(1)  # runs only when Dynamo traces
+        for ws, gs, ss, lr, hp, check in groups:
+            for w, g, s in zip(ws, gs, ss):
+                s.add_(g * g)
+                w.sub_(lr * hp["scale"] * g)
+        return None
+
+    fn = CompiledStep(step)
+    lr = torch.tensor(0.5)
+
+    def run(w, g, scale=1.0):
+        s = torch.zeros_like(w)
+        fn([([w], [g], [s], lr, {"scale": scale}, False)])
+        return w, s
+
+    w, s = run(torch.ones(3), torch.tensor([1.0, 2.0, 3.0]))
+    assert w.tolist() == [0.5, 0.0, -0.5] and s.tolist() == [1.0, 4.0, 9.0] and len(traces) == 1
+    assert fn._direct is not None
+    w, s = run(torch.ones(3), torch.tensor([2.0, 0.0, -2.0]))  # direct
+    assert w.tolist() == [0.0, 1.0, 2.0] and s.tolist() == [4.0, 0.0, 4.0] and len(traces) == 1
+    w, s = run(torch.ones(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64))  # another graph
+    assert w.tolist() == [0.5] * 4 and w.dtype == torch.float64 and len(traces) == 2
+    w, s = run(torch.ones(3), torch.ones(3), scale=2.0)  # another constant
+    assert w.tolist() == [0.0] * 3 and len(traces) == 3
+    g = torch.ones(3)
+    w, s = run(g, g)  # the same tensor twice: never the direct call
+    assert fn._key([([g], [g], [s], lr, {}, False)], [g, g, s, lr]) is None
+    assert w.tolist() == [0.5] * 3
