@@ -339,8 +339,12 @@ class CLASSP(Optimizer):
         hp = dict(threshold=float(group["threshold"]), power=float(group["power"]), eps=float(group["eps"]),
                   decay=group["decay"], accumulate=group["accumulate"], maximize=group["maximize"])
         lr = float(group["lr"])
-        if tensor_lr:
-            return ws, gs, ss, torch.tensor(lr, dtype=torch.float64), hp, group["check_finite"]
+        if tensor_lr:  # a 0-d tensor, made again only when the value changes
+            cache = self.__dict__.setdefault("_lr_tensors", {})
+            known = cache.get(id(group))
+            if known is None or known[0] != lr:
+                known = cache[id(group)] = (lr, torch.tensor(lr, dtype=torch.float64))
+            return ws, gs, ss, known[1], hp, group["check_finite"]
         return ws, gs, ss, lr, hp
 
     def _update_group(self, group: dict, params: list, sums: list) -> None:
