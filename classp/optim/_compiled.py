@@ -32,14 +32,18 @@ class CompiledStep:
     """
 
     def __init__(self, fn: Callable):
-        self._fn = torch.compile(fn, backend=self._backend, dynamic=False, fullgraph=True)
+        try:  # Inductor's entry point (what backend="inductor" calls); without it, plain torch.compile
+            from torch._inductor.compile_fx import compile_fx
+        except ImportError:  # pragma: no cover - a torch without it
+            compile_fx = None
+        self._compile_fx = compile_fx
+        backend = self._backend if compile_fx is not None else "inductor"
+        self._fn = torch.compile(fn, backend=backend, dynamic=False, fullgraph=True)
         self._direct: Optional[tuple] = None  # (compiled graph, input positions, key, returns a tensor)
         self._captured: Optional[tuple] = None
 
     def _backend(self, gm: torch.fx.GraphModule, example_inputs: list) -> Callable:
-        from torch._inductor.compile_fx import compile_fx
-
-        compiled = compile_fx(gm, example_inputs)
+        compiled = self._compile_fx(gm, example_inputs)
         self._captured = (compiled, list(example_inputs))
         return compiled
 
