@@ -2,7 +2,8 @@
 
 - :func:`classp_update`: the readable single-tensor kernel (the one the book shows);
 - :func:`classp_update_foreach`: the same update over lists of tensors, with ``torch._foreach_*``
-  multi-tensor operations (a few kernel launches per dtype instead of several per tensor);
+  multi-tensor operations (a few kernel launches per dtype instead of several per tensor) and a
+  one-pass mask (``hardshrink`` at :func:`mask_bound`);
 - :func:`classp_update_fused`: the same update over lists of tensors, written without in-place
   temporaries and with a tensor learning rate, for ``torch.compile`` (what ``compile=True`` compiles).
 
