@@ -14,7 +14,8 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from .._validation import check_bool, check_choice, check_number
-from .functional import classp_update, classp_update_foreach, classp_update_fused
+from ._compiled import CompiledStep
+from .functional import all_finite, classp_update, classp_update_foreach, classp_update_fused
 
 __all__ = ["CLASSP", "NonFiniteGradientError", "DEFAULTS", "SUPPORTED_DTYPES", "accumulator_dtype",
            "state_bytes"]
@@ -139,21 +140,23 @@ class CLASSP(Optimizer):
     maximize : bool, default False
         Maximise the objective instead (the update uses :math:`-g`), as in ``torch.optim``.
     foreach : bool or None, default None
-        Use the multi-tensor kernel (:func:`~classp.optim.functional.classp_update_foreach`, a few
-        ``torch._foreach_*`` launches per dtype instead of several per tensor). ``None`` chooses as
+        Use the multi-tensor kernel (:func:`~classp.optim.functional.classp_update_foreach`: the
+        mask in one ``hardshrink`` per tensor, the rest a few ``torch._foreach_*`` launches per dtype,
+        five passes over memory with the defaults instead of about ten). ``None`` chooses as
         torch's own optimizers do: foreach when every parameter is a plain tensor on a device with
         foreach kernels (CUDA, XPU, ...), the single-tensor kernel otherwise (CPU).
     check_finite : bool, default True
         Refuse a step whose gradients hold NaN or infinity, before anything changes (see "Bad
-        input"). It is one extra read of every gradient; turn it off if you check elsewhere
-        (e.g. ``torch.amp.GradScaler``).
+        input"). It is one extra read of every gradient (with ``compile=True`` a vectorised one,
+        compiled into the step); turn it off if you check elsewhere (e.g. ``torch.amp.GradScaler``).
     compile : bool, default False
-        Run the update of each parameter group as one ``torch.compile``-d function
-        (:func:`~classp.optim.functional.classp_update_fused`: one pass that reads the weight, its
-        gradient and its accumulator and writes the weight and the accumulator), compiled on the
-        first step (tens of seconds) and again only when shapes, dtypes or the other
-        hyper-parameters change: the learning rate enters as a tensor, so a scheduler does not
-        recompile it. Same results up to floating point rounding.
+        Run the update of the groups with ``compile=True`` as one ``torch.compile``-d function
+        (:func:`~classp.optim.functional.classp_update_fused`: one pass per tensor that reads the
+        weight, its gradient and its accumulator and writes the weight and the accumulator; with
+        ``check_finite`` the finiteness test is compiled in, and the update is written only if it
+        passes), compiled on the first step (tens of seconds) and again only when shapes, dtypes or
+        the other hyper-parameters change: the learning rate enters as a tensor, so a scheduler does
+        not recompile it. Same results up to floating point rounding.
 
     All options are stored in ``defaults`` and in every parameter group, so ``state_dict``,
     ``copy.deepcopy`` and ``pickle`` keep them.
@@ -247,26 +250,31 @@ class CLASSP(Optimizer):
                                                        copy=True)
 
     def _active(self) -> list:
-        """``(group, param)`` pairs with a gradient, after checking every one of them (nothing changes here)."""
+        """``(group index, param index, group, param, state)`` with a gradient, after checking every one of them.
+
+        Nothing changes here. The finiteness of the gradients of groups with ``compile=True`` is
+        checked inside their compiled step (see :meth:`step`), the others' here.
+        """
         pairs = []
         for gi, group in enumerate(self.param_groups):
             for pi, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
-                where = f"group {gi}, parameter {pi}"
                 if p.grad.is_sparse:
-                    raise RuntimeError(f"CLASSP does not support sparse gradients ({where}); use dense gradients")
+                    raise RuntimeError(f"CLASSP does not support sparse gradients (group {gi}, parameter {pi}); "
+                                       "use dense gradients")
                 if p.dtype not in SUPPORTED_DTYPES:
                     raise TypeError(f"CLASSP updates parameters of dtype {', '.join(map(str, SUPPORTED_DTYPES))}; "
-                                    f"got {p.dtype} ({where})")
-                s = self.state[p].get("grad_sum") if p in self.state else None
+                                    f"got {p.dtype} (group {gi}, parameter {pi})")
+                state = self.state.get(p)
+                s = state.get("grad_sum") if state is not None else None
                 if s is not None and (s.shape != p.shape or s.dtype != accumulator_dtype(p.dtype)):
                     raise RuntimeError(
-                        f"CLASSP state of {where} does not fit its parameter: grad_sum has shape "
+                        f"CLASSP state of group {gi}, parameter {pi} does not fit its parameter: grad_sum has shape "
                         f"{tuple(s.shape)} and dtype {s.dtype}, expected {tuple(p.shape)} and "
                         f"{accumulator_dtype(p.dtype)} (a state dict of another model?)")
-                pairs.append((gi, pi, group, p))
-        _check_finite([(gi, pi, p) for gi, pi, group, p in pairs if group["check_finite"]])
+                pairs.append((gi, pi, group, p, state))
+        _check_finite([(gi, pi, p) for gi, pi, group, p, _ in pairs if group["check_finite"] and not group["compile"]])
         return pairs
 
     @torch.no_grad()
@@ -293,44 +301,71 @@ class CLASSP(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        pairs = self._active()  # every check first (but the compiled groups' finiteness)
         by_group: dict = {}
-        for gi, _, group, p in self._active():  # every check first; from here on nothing is refused
-            state = self.state[p]
-            if len(state) == 0:
+        new, steps = [], []
+        for gi, _, group, p, state in pairs:
+            if not state:
+                state = self.state[p]
                 state["step"] = torch.tensor(0.0)
                 state["grad_sum"] = torch.zeros_like(p, dtype=accumulator_dtype(p.dtype),
                                                      memory_format=torch.preserve_format)
-            state["step"] += 1
-            by_group.setdefault(gi, (group, []))[1].append(p)
-        for group, params in by_group.values():
-            self._update_group(group, params)
+                new.append(p)
+            steps.append(state["step"])
+            entry = by_group.setdefault(gi, (group, [], []))
+            entry[1].append(p)
+            entry[2].append(state["grad_sum"])
+        compiled = [entry for entry in by_group.values() if entry[0]["compile"]]
+        if compiled:  # all compiled groups in one call: their finiteness is decided before any of them changes
+            ok = self._compiled()([self._kernel_args(*entry, tensor_lr=True) for entry in compiled])
+            if ok is not None and not bool(ok):
+                for p in new:  # nothing was changed: the states made for this step go too
+                    del self.state[p]
+                _check_finite([(gi, pi, p) for gi, pi, group, p, _ in pairs if group["check_finite"] and group["compile"]])
+                raise NonFiniteGradientError("CLASSP step refused: non-finite gradient (NaN or inf). "
+                                             "No parameter and no optimizer state was changed.")
+        for group, params, sums in by_group.values():  # from here on nothing is refused
+            if not group["compile"]:
+                self._update_group(group, params, sums)
+        if steps:
+            torch._foreach_add_(steps, 1.0)
         return loss
 
-    def _update_group(self, group: dict, params: list) -> None:
-        """The group's kernel on the real views of its parameters, gradients and accumulators."""
-        ws = [_real(p) for p in params]
-        gs = [_real(p.grad) for p in params]
-        ss = [_real(self.state[p]["grad_sum"]) for p in params]
+    def _kernel_args(self, group: dict, params: list, sums: list, tensor_lr: bool = False) -> tuple:
+        """The real views of the group's parameters, gradients and accumulators, its lr and other hyper-parameters."""
+        if any(p.is_complex() for p in params):
+            ws, gs, ss = [_real(p) for p in params], [_real(p.grad) for p in params], [_real(s) for s in sums]
+        else:
+            ws, gs, ss = params, [p.grad for p in params], sums
         hp = dict(threshold=float(group["threshold"]), power=float(group["power"]), eps=float(group["eps"]),
                   decay=group["decay"], accumulate=group["accumulate"], maximize=group["maximize"])
         lr = float(group["lr"])
-        if group["compile"]:
-            self._compiled()(ws, gs, ss, torch.tensor(lr, dtype=torch.float64), **hp)
-        elif group["foreach"] or (group["foreach"] is None and _default_foreach(params)):
+        if tensor_lr:  # a 0-d tensor, made again only when the value changes
+            cache = self.__dict__.setdefault("_lr_tensors", {})
+            known = cache.get(id(group))
+            if known is None or known[0] != lr:
+                known = cache[id(group)] = (lr, torch.tensor(lr, dtype=torch.float64))
+            return ws, gs, ss, known[1], hp, group["check_finite"]
+        return ws, gs, ss, lr, hp
+
+    def _update_group(self, group: dict, params: list, sums: list) -> None:
+        """The group's eager kernel (foreach or single-tensor) on its real views."""
+        ws, gs, ss, lr, hp = self._kernel_args(group, params, sums)
+        if group["foreach"] or (group["foreach"] is None and _default_foreach(params)):
             classp_update_foreach(ws, gs, ss, lr=lr, **hp)
         else:
             for w, g, s in zip(ws, gs, ss):
                 classp_update(w, g, s, lr=lr, **hp)
 
     def _compiled(self) -> Callable:
-        """This optimizer's compiled :func:`~classp.optim.functional.classp_update_fused`, made at first use.
+        """This optimizer's compiled :func:`_fused_step` (a :class:`~classp.optim._compiled.CompiledStep`), made at first use.
 
         Kept on the instance (not pickled or copied: ``Optimizer.__getstate__`` keeps defaults,
         state and groups only), so it lives as long as the optimizer.
         """
         fn = self.__dict__.get("_compiled_update")
         if fn is None:
-            fn = torch.compile(classp_update_fused, dynamic=False, fullgraph=True)
+            fn = CompiledStep(_fused_step)
             self.__dict__["_compiled_update"] = fn
         return fn
 
@@ -357,6 +392,21 @@ def _default_foreach(params: list) -> bool:
     """
     devices = ("cuda", "xpu", torch._C._get_privateuse1_backend_name())
     return all(type(p) in (Tensor, torch.nn.Parameter) and p.device.type in devices for p in params)
+
+
+def _fused_step(groups: list) -> Optional[Tensor]:
+    """The update of the compiled groups, each ``(ws, gs, ss, lr, hyper-parameters, check_finite)``.
+
+    With ``check_finite`` in any group, the finiteness of those groups' gradients is computed in the
+    same compiled function (:func:`~classp.optim.functional.all_finite`, a vectorised read of each
+    gradient, no synchronisation) and every update is conditional on it: the returned 0-d bool is
+    False when nothing was changed. ``None`` when no group checks.
+    """
+    checked = [g for ws, gs, ss, lr, hp, check in groups if check for g in gs]
+    ok = all_finite(checked) if checked else None
+    for ws, gs, ss, lr, hp, check in groups:
+        classp_update_fused(ws, gs, ss, lr, ok=ok, **hp)
+    return ok
 
 
 def _check_finite(items: list) -> None:

@@ -185,3 +185,70 @@ def test_compiled_path_follows_single_tensor_and_a_scheduler_does_not_recompile(
     assert opt.param_groups[0]["lr"] == pytest.approx(0.05 / 2 ** 6)
     torch.testing.assert_close(finals[1], finals[0], rtol=1e-5, atol=1e-6)
     assert "_compiled_update" not in copy.deepcopy(opt).__dict__  # the compiled function is the instance's
+
+
+@pytest.mark.slow
+def test_a_refused_compiled_step_changes_nothing():
+    """compile=True checks finiteness inside the compiled step, over all compiled groups at once: a NaN
+    in the second compiled group leaves the first one, the eager group, the step counters and the
+    states made for this step as they were."""
+    a, b, c = (torch.nn.Parameter(torch.ones(3) * k) for k in (1.0, 2.0, 3.0))
+    fresh = torch.nn.Parameter(torch.ones(2))
+    opt = CLASSP([{"params": [a], "compile": True}, {"params": [b, fresh], "compile": True},
+                  {"params": [c], "foreach": True}], threshold=0.0)
+    for p in (a, b, c):
+        p.grad = torch.full((3,), 0.5)
+    opt.step()  # compiles; fresh has no gradient yet
+    params = [a, b, c, fresh]
+    for p in params:
+        p.grad = torch.full(p.shape, 0.25)
+    b.grad[1] = float("nan")
+    snap = _snapshot(params, opt)
+    with pytest.raises(NonFiniteGradientError, match="group 1 parameter 0 .shape .3,..: 1 non-finite"):
+        opt.step()
+    _assert_unchanged(params, opt, snap)  # fresh got no state either
+    b.grad[1] = 0.25
+    opt.step()
+    assert [opt.state[p]["step"].item() for p in params] == [2.0, 2.0, 2.0, 1.0]
+    # every weight has seen 0.5 then 0.25 (p = 1, eps ~ 0): w = w0 - lr (1 + 0.25 / 0.75)
+    for p, w0 in zip((a, b, c), (1.0, 2.0, 3.0)):
+        assert p.tolist() == pytest.approx([w0 - 0.03 * (1 + 1 / 3)] * 3, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_the_compiled_step_is_called_directly_only_for_inputs_like_those_it_was_compiled_for():
+    """CompiledStep calls Inductor's function itself while the inputs match the compiled ones (same
+    results as torch.compile), and goes through torch.compile (recompiling) for anything else."""
+    from classp.optim._compiled import CompiledStep
+
+    traces = []
+
+    def step(groups):
+        traces.append(1)  # runs only when Dynamo traces
+        for ws, gs, ss, lr, hp, check in groups:
+            for w, g, s in zip(ws, gs, ss):
+                s.add_(g * g)
+                w.sub_(lr * hp["scale"] * g)
+        return None
+
+    fn = CompiledStep(step)
+    lr = torch.tensor(0.5)
+
+    def run(w, g, scale=1.0):
+        s = torch.zeros_like(w)
+        fn([([w], [g], [s], lr, {"scale": scale}, False)])
+        return w, s
+
+    w, s = run(torch.ones(3), torch.tensor([1.0, 2.0, 3.0]))
+    assert w.tolist() == [0.5, 0.0, -0.5] and s.tolist() == [1.0, 4.0, 9.0] and len(traces) == 1
+    assert fn._direct is not None
+    w, s = run(torch.ones(3), torch.tensor([2.0, 0.0, -2.0]))  # direct
+    assert w.tolist() == [0.0, 1.0, 2.0] and s.tolist() == [4.0, 0.0, 4.0] and len(traces) == 1
+    w, s = run(torch.ones(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64))  # another graph
+    assert w.tolist() == [0.5] * 4 and w.dtype == torch.float64 and len(traces) == 2
+    w, s = run(torch.ones(3), torch.ones(3), scale=2.0)  # another constant
+    assert w.tolist() == [0.0] * 3 and len(traces) == 3
+    g = torch.ones(3)
+    w, s = run(g, g)  # the same tensor twice: never the direct call
+    assert fn._key([([g], [g], [s], lr, {}, False)], [g, g, s, lr]) is None
+    assert w.tolist() == [0.5] * 3
