@@ -142,10 +142,12 @@ def test_no_solution_text_survives_in_the_student_edition(editions, notebook):
 def test_every_other_cell_survives_unchanged(editions, notebook):
     source, student = read(SRC / notebook), read(editions / "student" / notebook)
     assert len(source.cells) == len(student.cells)
-    for a, b in zip(source.cells, student.cells):
+    plain = E.plain_notebook(read(SRC / notebook), notebook, numbers=E.load_numbers()[notebook])
+    for a, p, b in zip(source.cells, plain.cells, student.cells):
         assert a.id == b.id and a.cell_type == b.cell_type
-        if not is_solution(a):  # the install line alone changes: from the wheel shipped with the edition
-            assert a.source.replace(E.REPO_INSTALL, E.WHEEL_INSTALL) == b.source and a.metadata == b.metadata
+        if not is_solution(a):  # the install line changes (the wheel shipped with the edition), Markdown is plain
+            expected = a.source.replace(E.REPO_INSTALL, E.WHEEL_INSTALL) if a.cell_type == "code" else p.source
+            assert expected == b.source and a.metadata == b.metadata
     assert source.metadata == student.metadata
     assert E.WHEEL_INSTALL in student.cells[0].source and "git+https" not in student.cells[0].source
 
@@ -175,7 +177,8 @@ def test_teacher_edition_is_the_source_plus_hidden_tests(editions, notebook):
     source, teacher = read(SRC / notebook), read(editions / "teacher" / notebook)
     assert len(source.cells) == len(teacher.cells)
     n_checks = 0
-    for a, b in zip(source.cells, teacher.cells):
+    plain = E.plain_notebook(read(SRC / notebook), notebook, numbers=E.load_numbers()[notebook])
+    for a, p, b in zip(source.cells, plain.cells, teacher.cells):
         assert a.metadata == b.metadata and a.id == b.id
         if grade_id(a).endswith("_check"):
             n_checks += 1
@@ -186,7 +189,7 @@ def test_teacher_edition_is_the_source_plus_hidden_tests(editions, notebook):
                                 f"{var} = checks.grade({task!r}, {arguments})\n"
                                 f"### END HIDDEN TESTS\nchecks.score({var})")
         else:
-            assert a.source == b.source
+            assert (a.source if a.cell_type == "code" else p.source) == b.source
     assert n_checks == sum(t.graded == "auto" for t in TASKS.values() if f"a{t.assignment}_" in notebook)
 
 
@@ -196,6 +199,60 @@ def test_editions_have_no_outputs(editions, edition):
         for cell in read(editions / edition / notebook).cells:
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None
+
+
+# ------------------------------------------------------------------------------------------------
+# plain Jupyter Markdown (issue 15): Jupyter shows MyST roles and directives as literal text
+# ------------------------------------------------------------------------------------------------
+MYST = re.compile(r"\{[\w:-]+\}`|^\s*(`{3,}|:{3,})\{", re.M)
+
+
+@pytest.mark.parametrize("edition", ["student", "teacher"])
+def test_editions_are_plain_jupyter_markdown(editions, edition):
+    numbers = E.load_numbers()
+    for notebook in NOTEBOOKS:
+        nb = read(editions / edition / notebook)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert not MYST.findall(text), (notebook, MYST.findall(text))
+        links = re.findall(r"\]\(([^)\s]+)\)", text)
+        assert links and all(t.startswith(("https://", "#")) for t in links), links
+        assert "## References" in text and re.search(r"\n- [A-Z][^\n]+ \(\d{4}\)\. \*", text)  # cited works as text
+        source_text = "\n".join(c.source for c in read(SRC / notebook).cells if c.cell_type == "markdown")
+        glued = set(re.findall(r"\{glue(?::text)?\}`([^`:]+)", source_text))
+        assert glued <= set(numbers[notebook]), glued - set(numbers[notebook])
+
+
+def test_the_model_answers_show_the_measured_numbers(editions):
+    """The teacher edition's model answers carry the numbers (formatted as the book formats them)."""
+    numbers = E.load_numbers()["a2_threshold.ipynb"]
+    answer = next(c.source for c in read(editions / "teacher" / "a2_threshold.ipynb").cells
+                  if grade_id(c) == "task_2_5_answer")
+    assert f"With $\\tau^\\star$ = {numbers['a2_tau_star']:.3g} the run" in answer
+    assert answer.startswith("> **Model answer (task 2.5)**\n>\n> With")
+
+
+def test_plain_markdown_by_hand():
+    bib = E._bibliography()
+    text = ("A {cite}`ludwig2024classp,kirkpatrick2017ewc` and {cite:t}`duchi2011adagrad`; "
+            "τ = {glue:text}`tau:.2f`, {glue:text}`word`. See the [guide](../appendix/teachers_guide.md#grading), "
+            "[a site](https://example.org) and [below](#summary).\n\n"
+            ":::{admonition} Model answer\n:class: dropdown\nIt is {glue:text}`tau:.1e`.\n:::\n\n"
+            "```{tip}\nRun it twice.\n```\n\n```{bibliography}\n:filter: docname in docnames\n```")
+    out = E.plain_markdown(text, numbers={"tau": 0.123456, "word": "rises"}, bib=bib)
+    assert out == ("A (Ludwig, 2024; Kirkpatrick et al., 2017) and Duchi et al. (2011); τ = 0.12, rises. See the "
+                   "[guide](https://github.com/classp-book/classp-book/blob/main/book/appendix/teachers_guide.md#grading), "
+                   "[a site](https://example.org) and [below](#summary).\n\n"
+                   "> **Model answer**\n>\n> It is 1.2e-01.\n\n> **Tip**\n>\n> Run it twice.\n\n" + E._REFERENCES)
+    with pytest.raises(ValueError, match="no number for \\{glue\\} 'nope'"):
+        E.plain_markdown("{glue:text}`nope`", numbers={})
+    with pytest.raises(ValueError, match="unknown citation key"):
+        E.plain_markdown("{cite}`nobody2020`", bib=bib)
+    with pytest.raises(ValueError, match="the MyST role \\{ref\\}"):
+        E.plain_markdown("{ref}`teachers-guide`")
+    with pytest.raises(ValueError, match="directive \\{figure\\} has no plain"):
+        E.plain_markdown("```{figure} x.png\n```")
+    with pytest.raises(ValueError, match="no closing"):
+        E.plain_markdown(":::{note}\nopen")
 
 
 # ------------------------------------------------------------------------------------------------
