@@ -2,6 +2,7 @@
 and (slow) that the editions execute as promised and grade with nbgrader."""
 from __future__ import annotations
 
+import csv
 import importlib.util
 import json
 import os
@@ -381,58 +382,58 @@ def test_teacher_edition_runs_fully_and_passes_its_checks(editions, notebook, tm
     assert n >= 2
 
 
+SUBMISSIONS = load_script(ROOT / "tests" / "teaching" / "submissions.py")
+#: Points of the checked tasks of each assignment (the written ones wait for the teacher).
+CHECKED_POINTS = {a.number: sum(t.points for t in a.tasks if t.graded == "auto") for a in ASSIGNMENTS}
+
+
 @pytest.mark.book
 @pytest.mark.slow
-def test_nbgrader_cycle(editions, tmp_path):
-    """With nbgrader installed: generate, autograde a right, an empty and a wrong submission."""
+def test_nbgrader_cycle(tmp_path):
+    """The real nbgrader on the kit's course folder (its nbgrader_config.py, cell timeout included):
+    generate every assignment, validate the wrong answers without any environment variable, then
+    autograde and export a right, a wrong, an empty and a differently-written submission of every
+    assignment: right and alternative get every checked point, wrong and empty 0."""
     pytest.importorskip("nbgrader")
+    kit = load_script(ROOT / "scripts" / "classroom_kit.py")
+    kit.build_kit(tmp_path / "kit", wheel=False)
+    course = tmp_path / "kit" / "nbgrader"
     nbgrader = [sys.executable, "-m", "nbgrader"]
-    course = tmp_path / "course"
-    (course / "source" / "a1").mkdir(parents=True)
-    shutil.copy(editions / "teacher" / "a1_from_scratch.ipynb", course / "source" / "a1")
-    (course / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.course_id = 'classp'\n"
-                                                f"c.CourseDirectory.root = {str(course)!r}\n")
+    # nbgrader calls the `alembic` script of its environment, so that environment's bin/ goes on PATH;
+    # no CLASSP_* variable: the kit must work without one
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLASSP_")}
+    env.update(PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]), OMP_NUM_THREADS="1")
 
-    # nbgrader calls the `alembic` script of its environment, so that environment's bin/ goes on PATH
-    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-
-    def sh(*args):
+    def sh(*args, ok=True):
         proc = subprocess.run(nbgrader + list(args), cwd=course, capture_output=True, text=True, env=env)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+        return proc.stdout + proc.stderr
 
-    sh("db", "assignment", "add", "a1")
-    for student in ("right", "empty", "wrong", "alternative"):
-        sh("db", "student", "add", student)
-    sh("generate_assignment", "a1", "--force")
-    release = read(course / "release" / "a1" / "a1_from_scratch.ipynb")
-    assert "HIDDEN TESTS" not in json.dumps(release) and "BEGIN SOLUTION" not in json.dumps(release)
-    teacher = {grade_id(c): c.source for c in read(editions / "teacher" / "a1_from_scratch.ipynb").cells}
-    right = {k: v for k, v in teacher.items() if k.endswith(("_solution", "_answer"))}
-    wrong = {k: v.replace("w - lr", "w + lr").replace("w - step", "w + step") for k, v in right.items()}
-    assert wrong != right
-    alternative = dict(right, task_1_1_solution=(
-        "def adagrad_step(w, g, grad_sq_sum, lr, eps=1e-10):\n"
-        "    s = grad_sq_sum.numpy() + g.numpy() ** 2\n"
-        "    return torch.from_numpy(w.numpy() - lr * g.numpy() / (s ** 0.5 + eps)), torch.from_numpy(s)"))
-    for student, fill in (("right", right), ("empty", {}), ("wrong", wrong), ("alternative", alternative)):
-        nb = read(course / "release" / "a1" / "a1_from_scratch.ipynb")
-        for cell in nb.cells:
-            cell.source = fill.get(grade_id(cell), cell.source)
-        (course / "submitted" / student / "a1").mkdir(parents=True)
-        nbformat.write(nb, str(course / "submitted" / student / "a1" / "a1_from_scratch.ipynb"))
-    # validate fails the wrong answer without any environment variable (checks.score asserts)
-    env.pop("CLASSP_GRADING", None)
-    proc = subprocess.run(nbgrader + ["validate", str(course / "submitted" / "wrong" / "a1" / "a1_from_scratch.ipynb")],
-                          cwd=course, capture_output=True, text=True, env=env)
-    assert "Success! Your notebook passes all the tests." not in proc.stdout, proc.stdout
-    assert "did not pass its check" in proc.stdout + proc.stderr
-    sh("autograde", "a1", "--force")
+    sh("generate_assignment", "a*", "--force")  # a glob: every assignment of source/, one process
+    wrong_paths = []
+    for a in ASSIGNMENTS:
+        release = read(course / "release" / f"a{a.number}" / a.notebook)
+        assert "HIDDEN TESTS" not in json.dumps(release) and "BEGIN SOLUTION" not in json.dumps(release)
+        for student in SUBMISSIONS.CASES:
+            nb = read(course / "release" / f"a{a.number}" / a.notebook)
+            answers = SUBMISSIONS.submission(a.notebook, student)
+            assert SUBMISSIONS.fill(nb, answers) == len(answers)
+            path = course / "submitted" / student / f"a{a.number}" / a.notebook
+            path.parent.mkdir(parents=True)
+            nbformat.write(nb, str(path))
+            if student == "wrong":
+                wrong_paths.append(str(path))
+    # validate fails every wrong answer without any environment variable (checks.score asserts)
+    out = sh("validate", *wrong_paths, ok=True)
+    assert "Success! Your notebook passes all the tests." not in out, out
+    assert out.count("did not pass its check") >= len(ASSIGNMENTS), out
+    sh("autograde", "a*", "--force")  # the students and the assignments, one process
     sh("export")
-    rows = (course / "grades.csv").read_text().splitlines()
-    header = rows[0].split(",")
-    scores = {r.split(",")[header.index("student_id")]: float(r.split(",")[header.index("raw_score")]) for r in rows[1:]}
-    # checked tasks 1.1 (10) and 1.2 (15); the written task 1.3 waits for the teacher
-    assert scores == {"right": 25.0, "empty": 0.0, "wrong": 0.0, "alternative": 25.0}
+    rows = list(csv.DictReader((course / "grades.csv").open()))
+    scores = {(r["assignment"], r["student_id"]): float(r["raw_score"]) for r in rows}
+    expected = {(f"a{a.number}", student): CHECKED_POINTS[a.number] * (student in ("right", "alternative"))
+                for a in ASSIGNMENTS for student in SUBMISSIONS.CASES}
+    assert scores == expected
 
 
 # ------------------------------------------------------------------------------------------------
