@@ -46,6 +46,19 @@ def right(notebook: str) -> dict:
             for c in _solution_cells(notebook)}
 
 
+def solution_lines(notebook: str) -> set:
+    """The lines between the solution markers (stripped, at least 12 characters, not comments)."""
+    out = set()
+    for c in _solution_cells(notebook):
+        inside = False
+        for ln in c.source.split("\n"):
+            if ln.strip() in (BEGIN, END):
+                inside = ln.strip() == BEGIN
+            elif inside and len(ln.strip()) >= 12 and not ln.strip().startswith("#"):
+                out.add(ln.strip())
+    return out
+
+
 def _replace(notebook: str, edits: dict) -> dict:
     """The right submission with ``{first line: (old, new)}`` text replacements (each must apply)."""
     out = right(notebook)
