@@ -15,7 +15,11 @@ delimiters nbgrader uses). From them, ``python scripts/editions.py build --out D
   hidden test (``assert result_<a>_<t>.passed`` between ``### BEGIN HIDDEN TESTS`` and
   ``### END HIDDEN TESTS``).
 
-Every other cell is copied unchanged. The build checks every notebook before it writes any file,
+Both editions are plain Jupyter Markdown (:func:`plain_markdown`): MyST's admonitions become
+block quotes, ``{cite}`` roles author–year text with a reference list in place of
+``{bibliography}``, ``{glue:text}`` roles the numbers the solutions measured (read from
+``book/results/assignment_numbers.json``, written by ``python scripts/editions.py numbers``), and
+links into the book links to the repository. Every other cell is copied unchanged. The build checks every notebook before it writes any file,
 and is deterministic: a rerun writes byte-identical files. The cells also carry nbgrader metadata
 (``nbgrader: {grade, grade_id, locked, points, schema_version: 3, solution, task}``), so the
 teacher edition is an nbgrader *source* notebook: ``nbgrader generate_assignment`` strips the
@@ -54,6 +58,12 @@ ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
 #: wheel that ``scripts/classroom_kit.py`` ships next to it, in ``../wheel/``: no network needed).
 REPO_INSTALL = '%pip install -q "classp @ git+https://github.com/classp-book/classp-book"'
 WHEEL_INSTALL = "%pip install -q --no-index --find-links ../wheel classp  # the wheel shipped with this edition"
+
+#: The numbers the assignments' Markdown shows (MyST-NB ``glue``), measured by running the sources.
+NUMBERS_FILE = BOOK / "results" / "assignment_numbers.json"
+NUMBERS_SCHEMA = "classp-assignment-numbers/1"
+#: Where links into the book point in the editions (the repository's files; Jupyter opens no MyST page).
+REPO_BLOB = "https://github.com/classp-book/classp-book/blob/main/"
 
 _GRADE_ID = re.compile(r"^task_(\d+)_(\d+)_(solution|check|answer)(?:_\d+)?$")
 _RESULT_VAR = re.compile(r"^(result_(\d+)_(\d+))\s*=\s*checks\.check_\w+\(", re.M)
@@ -162,7 +172,7 @@ def _cleared(nb):
     return out
 
 
-def teacher_notebook(nb, name: str = "notebook"):
+def teacher_notebook(nb, name: str = "notebook", *, numbers: dict | None = None):
     """The teacher edition of a source notebook: everything, outputs cleared.
 
     Each check cell also gets an nbgrader *hidden test* (``### BEGIN HIDDEN TESTS`` ... ``assert
@@ -174,7 +184,9 @@ def teacher_notebook(nb, name: str = "notebook"):
     nb : nbformat.NotebookNode
         The source notebook (not modified).
     name : str
-        Used in error messages.
+        The notebook's file name (its numbers in :data:`NUMBERS_FILE`; error messages).
+    numbers : dict, optional
+        ``{glue name: value}`` for the Markdown (default: the notebook's in :data:`NUMBERS_FILE`).
 
     Returns
     -------
@@ -185,10 +197,10 @@ def teacher_notebook(nb, name: str = "notebook"):
     for i, cell in enumerate(out.cells):
         if _is_check(cell):
             cell["source"] = _hidden_test(cell, f"{name}, cell {i}")
-    return out
+    return plain_notebook(out, name, numbers=load_numbers().get(name, {}) if numbers is None else numbers)
 
 
-def student_notebook(nb, name: str = "notebook"):
+def student_notebook(nb, name: str = "notebook", *, numbers: dict | None = None):
     """The student edition of a source notebook (see the module docstring).
 
     Parameters
@@ -196,7 +208,9 @@ def student_notebook(nb, name: str = "notebook"):
     nb : nbformat.NotebookNode
         The source notebook (not modified).
     name : str
-        Used in error messages.
+        The notebook's file name (its numbers in :data:`NUMBERS_FILE`; error messages).
+    numbers : dict, optional
+        ``{glue name: value}`` for the Markdown (default: the notebook's in :data:`NUMBERS_FILE`).
 
     Returns
     -------
@@ -222,7 +236,207 @@ def student_notebook(nb, name: str = "notebook"):
         else:
             cell["source"] = f"**Your answer (task {task}).** {ANSWER_PLACEHOLDER}"
         cell["metadata"]["tags"] = [t for t in _tags(cell) if t not in FOLD_TAGS]
+    return plain_notebook(out, name, numbers=load_numbers().get(name, {}) if numbers is None else numbers)
+
+
+# ================================================================================== plain Markdown
+_DIRECTIVE = re.compile(r"^(\s*)(`{3,}|:{3,})\{([\w:-]+)\}[ \t]*(.*)$")
+_ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+_ADMONITIONS = ("admonition", "note", "tip", "hint", "important", "warning", "caution", "attention", "seealso")
+_REFERENCES = "\x00references\x00"
+
+
+def _bibliography(bib_file=None) -> dict:
+    """``{key: pybtex Entry}`` of the book's references."""
+    from pybtex.database import parse_file
+
+    return dict(parse_file(str(bib_file or BOOK / "references.bib")).entries)
+
+
+def _authors_short(entry) -> str:
+    people = entry.persons.get("author", [])
+    last = [" ".join(p.last_names) for p in people]
+    if not last:
+        return entry.fields.get("title", "?")
+    return last[0] if len(last) == 1 else f"{last[0]} and {last[1]}" if len(last) == 2 else f"{last[0]} et al."
+
+
+def _reference(entry) -> str:
+    """One reference as Markdown: authors (year). *Title*. Venue. Link."""
+    people = entry.persons.get("author", [])
+    names = [" ".join(p.last_names) + (", " + " ".join(n[0] + "." for n in p.first_names + p.middle_names)
+                                      if p.first_names else "") for p in people]
+    authors = names[0] if len(names) == 1 else ", ".join(names[:-1]) + ", and " + names[-1] if names else ""
+    f = entry.fields
+    arxiv = f.get("eprint") if f.get("archiveprefix", f.get("archivePrefix", "")).lower() == "arxiv" else None
+    venue = (f.get("journal") or f.get("booktitle") or f.get("publisher") or f.get("howpublished")
+             or (f"arXiv:{arxiv}" if arxiv else ""))
+    link = (f"https://doi.org/{f['doi']}" if f.get("doi") else f.get("url", "")
+            or (f"https://arxiv.org/abs/{arxiv}" if arxiv else ""))
+    text = f"{authors} ({f.get('year', 'n.d.')}). *{f.get('title', '').replace('{', '').replace('}', '')}*."
+    if venue:
+        text += f" {venue.replace('{', '').replace('}', '')}."
+    return text.replace("---", "—").replace("--", "–") + (f" <{link}>" if link else "")
+
+
+def _glue_value(name_fmt: str, numbers: dict, where: str) -> str:
+    name, _, fmt = name_fmt.partition(":")
+    if name not in numbers:
+        raise ValueError(f"{where}: no number for {{glue}} {name!r} in {NUMBERS_FILE.name}; run "
+                         "`python scripts/editions.py numbers` after changing the assignments")
+    return format(numbers[name], fmt)
+
+
+def plain_markdown(text: str, *, numbers: dict | None = None, bib: dict | None = None,
+                   where: str = "markdown", link_base: str = "book/assignments/") -> str:
+    """``text`` (MyST Markdown) as plain Jupyter Markdown.
+
+    Admonitions (``{admonition}``, ``{note}``, ... with backtick or colon fences) become block
+    quotes led by their title in bold (options such as ``:class:`` dropped); ``{bibliography}``
+    becomes a marker that :func:`plain_notebook` replaces by the cited references;
+    ``{cite}``/``{cite:p}`` become "(Author et al., year)", ``{cite:t}`` "Author et al. (year)";
+    ``{glue:text}`name:fmt``` and ``{glue}`name``` become ``format(numbers[name], fmt)``; relative
+    links (resolved from ``link_base``) point to the repository. Any other role or directive raises
+    ``ValueError`` (Jupyter would show it as literal text).
+    """
+    lines, out, i = text.split("\n"), [], 0
+    while i < len(lines):
+        m = _DIRECTIVE.match(lines[i])
+        if not m:
+            out.append(lines[i])
+            i += 1
+            continue
+        indent, fence, name, arg = m.groups()
+        j = i + 1
+        while j < len(lines) and lines[j].strip() != fence:
+            j += 1
+        if j == len(lines):
+            raise ValueError(f"{where}: the {{{name}}} directive has no closing {fence}")
+        body = lines[i + 1:j]
+        while body and re.match(r"^\s*:[\w-]+:", body[0]):
+            body.pop(0)
+        if name in _ADMONITIONS:
+            title = arg.strip() or name.capitalize()
+            inner = plain_markdown("\n".join(body), numbers=numbers, bib=bib, where=where, link_base=link_base)
+            out += [f"{indent}> **{title}**", f"{indent}>"] + [f"{indent}> {ln}".rstrip() for ln in inner.split("\n")]
+        elif name == "bibliography":
+            out.append(_REFERENCES)
+        else:
+            raise ValueError(f"{where}: the MyST directive {{{name}}} has no plain-Markdown form")
+        i = j + 1
+    text = "\n".join(out)
+
+    def role(m):
+        kind, arg = m.groups()
+        if kind in ("glue:text", "glue"):
+            return _glue_value(arg, numbers or {}, where)
+        if kind in ("cite", "cite:p", "cite:t"):
+            keys = [k.strip() for k in arg.split(",")]
+            entries = bib if bib is not None else _bibliography()
+            missing = [k for k in keys if k not in entries]
+            if missing:
+                raise ValueError(f"{where}: unknown citation key(s) {missing}")
+            if kind == "cite:t":
+                return "; ".join(f"{_authors_short(entries[k])} ({entries[k].fields.get('year', 'n.d.')})" for k in keys)
+            return "(" + "; ".join(f"{_authors_short(entries[k])}, {entries[k].fields.get('year', 'n.d.')}"
+                                   for k in keys) + ")"
+        raise ValueError(f"{where}: the MyST role {{{kind}}} has no plain-Markdown form")
+
+    def link(m):
+        target = m.group(1)
+        if re.match(r"^[a-z]+:|^#", target):
+            return m.group(0)
+        path, _, anchor = target.partition("#")
+        parts = []
+        for part in (link_base + path).split("/"):
+            if part == "..":
+                parts.pop()
+            elif part not in ("", "."):
+                parts.append(part)
+        return "](" + REPO_BLOB + "/".join(parts) + (f"#{anchor}" if anchor else "") + ")"
+
+    return _LINK.sub(link, _ROLE.sub(role, text))
+
+
+def cited_keys(nb) -> list:
+    """The citation keys of the notebook's Markdown, in order of first citation."""
+    keys = []
+    for cell in nb.cells:
+        if cell["cell_type"] == "markdown":
+            for kind, arg in _ROLE.findall(cell["source"]):
+                if kind.startswith("cite"):
+                    keys += [k.strip() for k in arg.split(",") if k.strip() not in keys]
+    return list(dict.fromkeys(keys))
+
+
+def plain_notebook(nb, name: str = "notebook", *, numbers: dict | None = None, bib: dict | None = None):
+    """``nb`` with every Markdown cell in plain Jupyter Markdown (:func:`plain_markdown`); the
+    ``{bibliography}`` lists the notebook's cited works, sorted by author. Modifies ``nb``."""
+    entries = bib if bib is not None or not cited_keys(nb) else _bibliography()
+    refs = sorted(cited_keys(nb), key=lambda k: (_authors_short(entries[k]).lower(), k)) if entries else []
+    for i, cell in enumerate(nb.cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        text = plain_markdown(cell["source"], numbers=numbers, bib=entries, where=f"{name}, cell {i}")
+        cell["source"] = text.replace(_REFERENCES, "\n".join(f"- {_reference(entries[k])}" for k in refs))
+    return nb
+
+
+def load_numbers(path=None) -> dict:
+    """``{notebook: {glue name: value}}`` of the numbers file (:data:`NUMBERS_FILE`)."""
+    import json
+
+    path = Path(path or NUMBERS_FILE)
+    if not path.is_file():
+        return {}
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if doc.get("schema") != NUMBERS_SCHEMA:
+        raise ValueError(f"{path}: schema must be {NUMBERS_SCHEMA!r}; got {doc.get('schema')!r}")
+    return doc["notebooks"]
+
+
+_RECORD_GLUE = """import json as _json
+def glue(name, value, display=True):  # records the number for the editions
+    value = value.item() if hasattr(value, "item") else value
+    print("\\x00glue" + _json.dumps([name, value if isinstance(value, (int, float, str)) else str(value)]))"""
+
+
+def measure_numbers(src_dir=None, timeout_s: int = 900) -> dict:
+    """Run every source notebook (with its solutions) and collect the numbers it glues:
+    ``{notebook: {name: value}}``."""
+    import json
+
+    import nbclient
+    import nbformat
+    from nbformat.v4 import new_code_cell
+
+    src = Path(src_dir) if src_dir is not None else default_source()
+    out = {}
+    for a in ASSIGNMENTS:
+        nb = nbformat.read(str(src / a.notebook), as_version=4)
+        nb.cells.insert(1, new_code_cell(_RECORD_GLUE))
+        nbclient.NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
+                                resources={"metadata": {"path": str(src)}}).execute()
+        values = {}
+        for cell in nb.cells:
+            for o in cell.get("outputs", []):
+                for line in o.get("text", "").splitlines() if o.get("output_type") == "stream" else []:
+                    if line.startswith("\x00glue"):
+                        name, value = json.loads(line[len("\x00glue"):])
+                        values[name] = value
+        out[a.notebook] = dict(sorted(values.items()))
     return out
+
+
+def write_numbers(path=None, src_dir=None) -> Path:
+    """Measure the numbers (:func:`measure_numbers`) and write them with the provenance header."""
+    from classp._io import write_json
+    from classp._provenance import header
+
+    doc = header(NUMBERS_SCHEMA, "python scripts/editions.py numbers")
+    doc["notebooks"] = measure_numbers(src_dir)
+    return write_json(Path(path or NUMBERS_FILE), doc)
 
 
 # ================================================================================== the build
@@ -319,7 +533,7 @@ def list_assignments() -> str:
 
 # ================================================================================== command line
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python scripts/editions.py {build,list}``.
+    """``python scripts/editions.py {build,list,numbers}``.
 
     Parameters
     ----------
@@ -339,9 +553,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--src", default=None, help=f"folder of the source notebooks (default: {default_source()})")
     b.add_argument("--force", action="store_true", help="overwrite existing files that differ (edited notebooks)")
     sub.add_parser("list", help="list the assignments, their tasks and points")
+    sub.add_parser("numbers", help=f"run the sources and write the numbers their Markdown shows ({NUMBERS_FILE.name})")
     args = parser.parse_args(argv)
     if args.command == "list":
         print(list_assignments())
+        return 0
+    if args.command == "numbers":
+        print(write_numbers())
         return 0
     try:
         written = build_editions(args.out, args.src, force=args.force)

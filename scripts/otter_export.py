@@ -37,7 +37,7 @@ def otter_notebook(nb, name: str = "notebook", requirements: str | None = None):
 
     E = _editions()
     E._validate(nb, name)
-    src = E._cleared(nb)
+    src = E.plain_notebook(E._cleared(nb), name, numbers=E.load_numbers().get(name, {}))  # plain Jupyter Markdown
     config = ["# ASSIGNMENT CONFIG", "init_cell: false", "check_all_cell: false", "export_cell: false",
               "generate: true", "run_tests: false"]
     if requirements:

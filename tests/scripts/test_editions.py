@@ -2,6 +2,7 @@
 and (slow) that the editions execute as promised and grade with nbgrader."""
 from __future__ import annotations
 
+import csv
 import importlib.util
 import json
 import os
@@ -142,10 +143,12 @@ def test_no_solution_text_survives_in_the_student_edition(editions, notebook):
 def test_every_other_cell_survives_unchanged(editions, notebook):
     source, student = read(SRC / notebook), read(editions / "student" / notebook)
     assert len(source.cells) == len(student.cells)
-    for a, b in zip(source.cells, student.cells):
+    plain = E.plain_notebook(read(SRC / notebook), notebook, numbers=E.load_numbers()[notebook])
+    for a, p, b in zip(source.cells, plain.cells, student.cells):
         assert a.id == b.id and a.cell_type == b.cell_type
-        if not is_solution(a):  # the install line alone changes: from the wheel shipped with the edition
-            assert a.source.replace(E.REPO_INSTALL, E.WHEEL_INSTALL) == b.source and a.metadata == b.metadata
+        if not is_solution(a):  # the install line changes (the wheel shipped with the edition), Markdown is plain
+            expected = a.source.replace(E.REPO_INSTALL, E.WHEEL_INSTALL) if a.cell_type == "code" else p.source
+            assert expected == b.source and a.metadata == b.metadata
     assert source.metadata == student.metadata
     assert E.WHEEL_INSTALL in student.cells[0].source and "git+https" not in student.cells[0].source
 
@@ -175,7 +178,8 @@ def test_teacher_edition_is_the_source_plus_hidden_tests(editions, notebook):
     source, teacher = read(SRC / notebook), read(editions / "teacher" / notebook)
     assert len(source.cells) == len(teacher.cells)
     n_checks = 0
-    for a, b in zip(source.cells, teacher.cells):
+    plain = E.plain_notebook(read(SRC / notebook), notebook, numbers=E.load_numbers()[notebook])
+    for a, p, b in zip(source.cells, plain.cells, teacher.cells):
         assert a.metadata == b.metadata and a.id == b.id
         if grade_id(a).endswith("_check"):
             n_checks += 1
@@ -186,7 +190,7 @@ def test_teacher_edition_is_the_source_plus_hidden_tests(editions, notebook):
                                 f"{var} = checks.grade({task!r}, {arguments})\n"
                                 f"### END HIDDEN TESTS\nchecks.score({var})")
         else:
-            assert a.source == b.source
+            assert (a.source if a.cell_type == "code" else p.source) == b.source
     assert n_checks == sum(t.graded == "auto" for t in TASKS.values() if f"a{t.assignment}_" in notebook)
 
 
@@ -196,6 +200,60 @@ def test_editions_have_no_outputs(editions, edition):
         for cell in read(editions / edition / notebook).cells:
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None
+
+
+# ------------------------------------------------------------------------------------------------
+# plain Jupyter Markdown (issue 15): Jupyter shows MyST roles and directives as literal text
+# ------------------------------------------------------------------------------------------------
+MYST = re.compile(r"\{[\w:-]+\}`|^\s*(`{3,}|:{3,})\{", re.M)
+
+
+@pytest.mark.parametrize("edition", ["student", "teacher"])
+def test_editions_are_plain_jupyter_markdown(editions, edition):
+    numbers = E.load_numbers()
+    for notebook in NOTEBOOKS:
+        nb = read(editions / edition / notebook)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert not MYST.findall(text), (notebook, MYST.findall(text))
+        links = re.findall(r"\]\(([^)\s]+)\)", text)
+        assert links and all(t.startswith(("https://", "#")) for t in links), links
+        assert "## References" in text and re.search(r"\n- [A-Z][^\n]+ \(\d{4}\)\. \*", text)  # cited works as text
+        source_text = "\n".join(c.source for c in read(SRC / notebook).cells if c.cell_type == "markdown")
+        glued = set(re.findall(r"\{glue(?::text)?\}`([^`:]+)", source_text))
+        assert glued <= set(numbers[notebook]), glued - set(numbers[notebook])
+
+
+def test_the_model_answers_show_the_measured_numbers(editions):
+    """The teacher edition's model answers carry the numbers (formatted as the book formats them)."""
+    numbers = E.load_numbers()["a2_threshold.ipynb"]
+    answer = next(c.source for c in read(editions / "teacher" / "a2_threshold.ipynb").cells
+                  if grade_id(c) == "task_2_5_answer")
+    assert f"With $\\tau^\\star$ = {numbers['a2_tau_star']:.3g} the run" in answer
+    assert answer.startswith("> **Model answer (task 2.5)**\n>\n> With")
+
+
+def test_plain_markdown_by_hand():
+    bib = E._bibliography()
+    text = ("A {cite}`ludwig2024classp,kirkpatrick2017ewc` and {cite:t}`duchi2011adagrad`; "
+            "τ = {glue:text}`tau:.2f`, {glue:text}`word`. See the [guide](../appendix/teachers_guide.md#grading), "
+            "[a site](https://example.org) and [below](#summary).\n\n"
+            ":::{admonition} Model answer\n:class: dropdown\nIt is {glue:text}`tau:.1e`.\n:::\n\n"
+            "```{tip}\nRun it twice.\n```\n\n```{bibliography}\n:filter: docname in docnames\n```")
+    out = E.plain_markdown(text, numbers={"tau": 0.123456, "word": "rises"}, bib=bib)
+    assert out == ("A (Ludwig, 2024; Kirkpatrick et al., 2017) and Duchi et al. (2011); τ = 0.12, rises. See the "
+                   "[guide](https://github.com/classp-book/classp-book/blob/main/book/appendix/teachers_guide.md#grading), "
+                   "[a site](https://example.org) and [below](#summary).\n\n"
+                   "> **Model answer**\n>\n> It is 1.2e-01.\n\n> **Tip**\n>\n> Run it twice.\n\n" + E._REFERENCES)
+    with pytest.raises(ValueError, match="no number for \\{glue\\} 'nope'"):
+        E.plain_markdown("{glue:text}`nope`", numbers={})
+    with pytest.raises(ValueError, match="unknown citation key"):
+        E.plain_markdown("{cite}`nobody2020`", bib=bib)
+    with pytest.raises(ValueError, match="the MyST role \\{ref\\}"):
+        E.plain_markdown("{ref}`teachers-guide`")
+    with pytest.raises(ValueError, match="directive \\{figure\\} has no plain"):
+        E.plain_markdown("```{figure} x.png\n```")
+    with pytest.raises(ValueError, match="no closing"):
+        E.plain_markdown(":::{note}\nopen")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -324,58 +382,58 @@ def test_teacher_edition_runs_fully_and_passes_its_checks(editions, notebook, tm
     assert n >= 2
 
 
+SUBMISSIONS = load_script(ROOT / "tests" / "teaching" / "submissions.py")
+#: Points of the checked tasks of each assignment (the written ones wait for the teacher).
+CHECKED_POINTS = {a.number: sum(t.points for t in a.tasks if t.graded == "auto") for a in ASSIGNMENTS}
+
+
 @pytest.mark.book
 @pytest.mark.slow
-def test_nbgrader_cycle(editions, tmp_path):
-    """With nbgrader installed: generate, autograde a right, an empty and a wrong submission."""
+def test_nbgrader_cycle(tmp_path):
+    """The real nbgrader on the kit's course folder (its nbgrader_config.py, cell timeout included):
+    generate every assignment, validate the wrong answers without any environment variable, then
+    autograde and export a right, a wrong, an empty and a differently-written submission of every
+    assignment: right and alternative get every checked point, wrong and empty 0."""
     pytest.importorskip("nbgrader")
+    kit = load_script(ROOT / "scripts" / "classroom_kit.py")
+    kit.build_kit(tmp_path / "kit", wheel=False)
+    course = tmp_path / "kit" / "nbgrader"
     nbgrader = [sys.executable, "-m", "nbgrader"]
-    course = tmp_path / "course"
-    (course / "source" / "a1").mkdir(parents=True)
-    shutil.copy(editions / "teacher" / "a1_from_scratch.ipynb", course / "source" / "a1")
-    (course / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.course_id = 'classp'\n"
-                                                f"c.CourseDirectory.root = {str(course)!r}\n")
+    # nbgrader calls the `alembic` script of its environment, so that environment's bin/ goes on PATH;
+    # no CLASSP_* variable: the kit must work without one
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLASSP_")}
+    env.update(PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]), OMP_NUM_THREADS="1")
 
-    # nbgrader calls the `alembic` script of its environment, so that environment's bin/ goes on PATH
-    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-
-    def sh(*args):
+    def sh(*args, ok=True):
         proc = subprocess.run(nbgrader + list(args), cwd=course, capture_output=True, text=True, env=env)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert (proc.returncode == 0) == ok, proc.stdout + proc.stderr
+        return proc.stdout + proc.stderr
 
-    sh("db", "assignment", "add", "a1")
-    for student in ("right", "empty", "wrong", "alternative"):
-        sh("db", "student", "add", student)
-    sh("generate_assignment", "a1", "--force")
-    release = read(course / "release" / "a1" / "a1_from_scratch.ipynb")
-    assert "HIDDEN TESTS" not in json.dumps(release) and "BEGIN SOLUTION" not in json.dumps(release)
-    teacher = {grade_id(c): c.source for c in read(editions / "teacher" / "a1_from_scratch.ipynb").cells}
-    right = {k: v for k, v in teacher.items() if k.endswith(("_solution", "_answer"))}
-    wrong = {k: v.replace("w - lr", "w + lr").replace("w - step", "w + step") for k, v in right.items()}
-    assert wrong != right
-    alternative = dict(right, task_1_1_solution=(
-        "def adagrad_step(w, g, grad_sq_sum, lr, eps=1e-10):\n"
-        "    s = grad_sq_sum.numpy() + g.numpy() ** 2\n"
-        "    return torch.from_numpy(w.numpy() - lr * g.numpy() / (s ** 0.5 + eps)), torch.from_numpy(s)"))
-    for student, fill in (("right", right), ("empty", {}), ("wrong", wrong), ("alternative", alternative)):
-        nb = read(course / "release" / "a1" / "a1_from_scratch.ipynb")
-        for cell in nb.cells:
-            cell.source = fill.get(grade_id(cell), cell.source)
-        (course / "submitted" / student / "a1").mkdir(parents=True)
-        nbformat.write(nb, str(course / "submitted" / student / "a1" / "a1_from_scratch.ipynb"))
-    # validate fails the wrong answer without any environment variable (checks.score asserts)
-    env.pop("CLASSP_GRADING", None)
-    proc = subprocess.run(nbgrader + ["validate", str(course / "submitted" / "wrong" / "a1" / "a1_from_scratch.ipynb")],
-                          cwd=course, capture_output=True, text=True, env=env)
-    assert "Success! Your notebook passes all the tests." not in proc.stdout, proc.stdout
-    assert "did not pass its check" in proc.stdout + proc.stderr
-    sh("autograde", "a1", "--force")
+    sh("generate_assignment", "a*", "--force")  # a glob: every assignment of source/, one process
+    wrong_paths = []
+    for a in ASSIGNMENTS:
+        release = read(course / "release" / f"a{a.number}" / a.notebook)
+        assert "HIDDEN TESTS" not in json.dumps(release) and "BEGIN SOLUTION" not in json.dumps(release)
+        for student in SUBMISSIONS.CASES:
+            nb = read(course / "release" / f"a{a.number}" / a.notebook)
+            answers = SUBMISSIONS.submission(a.notebook, student)
+            assert SUBMISSIONS.fill(nb, answers) == len(answers)
+            path = course / "submitted" / student / f"a{a.number}" / a.notebook
+            path.parent.mkdir(parents=True)
+            nbformat.write(nb, str(path))
+            if student == "wrong":
+                wrong_paths.append(str(path))
+    # validate fails every wrong answer without any environment variable (checks.score asserts)
+    out = sh("validate", *wrong_paths, ok=True)
+    assert "Success! Your notebook passes all the tests." not in out, out
+    assert out.count("did not pass its check") >= len(ASSIGNMENTS), out
+    sh("autograde", "a*", "--force")  # the students and the assignments, one process
     sh("export")
-    rows = (course / "grades.csv").read_text().splitlines()
-    header = rows[0].split(",")
-    scores = {r.split(",")[header.index("student_id")]: float(r.split(",")[header.index("raw_score")]) for r in rows[1:]}
-    # checked tasks 1.1 (10) and 1.2 (15); the written task 1.3 waits for the teacher
-    assert scores == {"right": 25.0, "empty": 0.0, "wrong": 0.0, "alternative": 25.0}
+    rows = list(csv.DictReader((course / "grades.csv").open()))
+    scores = {(r["assignment"], r["student_id"]): float(r["raw_score"]) for r in rows}
+    expected = {(f"a{a.number}", student): CHECKED_POINTS[a.number] * (student in ("right", "alternative"))
+                for a in ASSIGNMENTS for student in SUBMISSIONS.CASES}
+    assert scores == expected
 
 
 # ------------------------------------------------------------------------------------------------
