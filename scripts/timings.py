@@ -11,7 +11,7 @@ before the run. The teacher's guide and the assignments' index read it with
 :func:`classp.teaching.assignments.load_timings`.
 
 ``--only a2_ 04_`` runs only the notebooks whose file name contains one of these strings; the
-other entries of an existing file are kept. The command fails (exit status 1) when a notebook it
+other entries of an existing file are kept (those of notebooks that no longer exist are dropped). The command fails (exit status 1) when a notebook it
 ran raised an error (recorded in the file as ``"error: ..."``).
 """
 from __future__ import annotations
@@ -139,6 +139,8 @@ def measure_timings(book_dir=None, out=None, only: Sequence[str] | None = None, 
         raise ValueError(f"book_dir must be the book/ folder; {book} is not a folder")
     target = Path(out) if out is not None else book / "results" / "timings.json"
     entries = dict(load_timings(target)["notebooks"]) if target.is_file() else {}  # refused before any run
+    current = {p.relative_to(book.parent).as_posix() for p in book_notebooks(book)}
+    entries = {k: v for k, v in entries.items() if k in current}  # a renamed or removed notebook leaves
     for path in book_notebooks(book):
         if only and not any(s in path.name for s in only):
             continue

@@ -21,7 +21,7 @@ def restore_threads():
 
 def test_one_tree_with_every_sub_command():
     sub = build_parser()._subparsers._group_actions[0].choices
-    assert list(sub) == ["list", "run", "compare", "protocol", "bench", "fetch-data"]
+    assert list(sub) == ["list", "run", "compare", "tune", "protocol", "bench", "fetch-data"]
 
 
 def test_help_explains_every_option(capsys):

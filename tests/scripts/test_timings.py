@@ -95,6 +95,9 @@ def test_measure_timings_on_a_tiny_book(tmp_path):
     assert sorted(p.name for p in (book / "results").iterdir()) == ["timings.json"]  # no temporary file left
     assert T.main(["--book", str(book), "--only", "02_"]) == 1  # a failing notebook fails the command
     assert T.main(["--book", str(book), "--only", "01_"]) == 0  # failures of notebooks not run don't
+    (book / "02_two.ipynb").rename(book / "03_two.ipynb")   # a renamed chapter leaves no stale entry
+    doc = T.measure_timings(book, only=["01_"], log=messages.append)
+    assert list(doc["notebooks"]) == ["book/01_one.ipynb"]
 
 
 def test_refusals_run_nothing(tmp_path, capsys):
