@@ -375,8 +375,7 @@ def _tune(args) -> int:
 
     if args.jobs_dir:
         check_writable("--jobs-dir", args.jobs_dir, folder=True)
-    seq_opts = {k: v for k, v in (("scenario", args.scenario), ("n_tasks", args.n_tasks)) if v is not None}
-    seq_opts.update(_pairs(args.seq, "--seq"))
+    seq_opts = _sequence_options(args)
     results, selection = [], {}
     for name in args.methods:
         tr = tune(name, args.sequence, budget=args.budget, tuning_seeds=args.tuning_seeds, test_seeds=args.seeds,
