@@ -166,28 +166,14 @@ def run_job(job: dict, jobs_dir: str | None = None) -> dict | None:
     return r.to_dict()
 
 
-class _Inline:
-    """An executor that runs each job at once, in this process (``workers=1``)."""
-
-    class _Done:
-        def __init__(self, value):
-            self._value = value
-
-        def result(self):
-            return self._value
-
-    def submit(self, fn, *args):
-        return self._Done(fn(*args))
-
-
 def _execute(jobs: list[dict], executor, workers: int, jobs_dir) -> list[dict | None]:
     jobs_dir = None if jobs_dir is None else str(Path(jobs_dir))
     if jobs_dir is not None:
         Path(jobs_dir).mkdir(parents=True, exist_ok=True)
     if executor is not None:
         return [f.result() for f in [executor.submit(run_job, j, jobs_dir) for j in jobs]]
-    if workers == 1:
-        return [f.result() for f in [_Inline().submit(run_job, j, jobs_dir) for j in jobs]]
+    if workers == 1:  # in this process, one job after the other
+        return [run_job(j, jobs_dir) for j in jobs]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
