@@ -9,7 +9,8 @@ optimizers are timed **interleaved** (one step of each in turn, ``repeats`` roun
 ``warmup`` rounds) so that a slow-down of the machine affects them alike; the report gives the
 median time per step, its ratio to ``torch.optim.Adagrad`` (foreach), the bytes each optimizer
 keeps in its state (:func:`classp.optim.state_bytes`), and the two ratios the project targets
-(:data:`TARGETS`): CLASSP foreach against Adagrad foreach, CLASSP compiled against Adagrad fused.
+(:data:`TARGETS`): CLASSP foreach against Adagrad foreach, CLASSP compiled (with and without its
+finiteness check) against Adagrad fused.
 
 This is a benchmark, not a test: numbers depend on the machine and its load.  Run it with
 ``python -m classp bench`` (``--json OUT`` saves the report with provenance: :func:`save_bench`
@@ -34,8 +35,12 @@ __all__ = ["bench_step", "format_bench", "bench_report", "save_bench", "fix_mall
 #: Name and version of the benchmark report written by :func:`save_bench`.
 BENCH_SCHEMA = "classp-bench/2"
 
-#: The project's targets, as (CLASSP kernel, torch yardstick, largest ratio of their median times).
-TARGETS = (("CLASSP (foreach)", "Adagrad (foreach)", 1.15), ("CLASSP (compiled)", "Adagrad (fused)", 1.25))
+#: The project's targets, as (CLASSP kernel, torch yardstick, largest ratio of their median times). The
+#: compiled kernel is held to the target twice: as shipped (its finiteness check reads every gradient
+#: once more before anything changes) and doing the same work as ``Adagrad(fused=True)``, which checks
+#: nothing (``check_finite=False``).
+TARGETS = (("CLASSP (foreach)", "Adagrad (foreach)", 1.15), ("CLASSP (compiled)", "Adagrad (fused)", 1.25),
+           ("CLASSP (compiled, check_finite=False)", "Adagrad (fused)", 1.25))
 
 COMPILED = "CLASSP (compiled)"
 
