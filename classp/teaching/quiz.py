@@ -77,7 +77,7 @@ def _pairs(name: str, value: Any, low: int, high: int) -> list[tuple[str, str]]:
     return [_pair(f"{name}[{i}]", v) for i, v in enumerate(value)]
 
 
-def choice(question: str, right, wrong: Sequence, *, shuffle: bool = True) -> dict:
+def choice(question: str, right, wrong: Sequence) -> dict:
     """A multiple-choice question: one right answer (or a list of them), 1 to 7 wrong ones, each with its feedback.
 
     Parameters
@@ -89,8 +89,7 @@ def choice(question: str, right, wrong: Sequence, *, shuffle: bool = True) -> di
         question with several right answers ("select all that apply").
     wrong : list of (str, str)
         Each wrong answer and its explanation: why it is wrong, what it would take to be right.
-    shuffle : bool
-        Kept for the record in the JSON; jupyterquiz shuffles every question's answers.
+        jupyterquiz shows the answers in a new random order at every page load.
 
     Returns
     -------
@@ -115,7 +114,8 @@ def choice(question: str, right, wrong: Sequence, *, shuffle: bool = True) -> di
 
 
 def _is_pair(value: Any) -> bool:
-    return isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value)
+    """A tuple (text, ...) of length 2 is one pair; a list, or a tuple of pairs, is a list of pairs."""
+    return isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)
 
 
 def numeric(question: str, value, explanation: str, *, tol, mistakes: Sequence = (),
@@ -180,10 +180,37 @@ def _questions(questions: Any) -> list[dict]:
         raise ValueError(f"questions must be a list of questions made by choice() or numeric(); got {questions!r}")
     check_int("the number of questions", len(questions), 1, MAX_QUESTIONS)
     for i, q in enumerate(questions):
-        if not (isinstance(q, dict) and q.get("type") in ("multiple_choice", "many_choice", "numeric")
-                and isinstance(q.get("question"), str) and isinstance(q.get("answers"), list)):
-            raise ValueError(f"questions[{i}] must be a question made by choice() or numeric(); got {q!r}")
+        if not _well_formed(q):
+            shown = repr(q) if len(repr(q)) <= 200 else repr(q)[:200] + "…"
+            raise ValueError(f"questions[{i}] must be a question made by choice() or numeric(); got {shown}")
     return [json.loads(json.dumps(q, allow_nan=False)) for q in questions]  # a copy, JSON-clean
+
+
+def _well_formed(q: Any) -> bool:
+    """The shape choice() and numeric() give (a hand-edited question must keep it, or the page breaks)."""
+    def text(v):
+        return isinstance(v, str) and bool(v.strip()) and len(v) <= 2 * MAX_TEXT
+
+    def real(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if not (isinstance(q, dict) and text(q.get("question")) and isinstance(q.get("answers"), list)):
+        return False
+    answers = q["answers"]
+    if not answers or not all(isinstance(a, dict) and text(a.get("feedback")) for a in answers):
+        return False
+    if q.get("type") in ("multiple_choice", "many_choice"):
+        flags = [a.get("correct") for a in answers]
+        return (all(text(a.get("answer")) and isinstance(a.get("correct"), bool) for a in answers)
+                and True in flags and False in flags
+                and (q["type"] == "many_choice") == (flags.count(True) > 1))
+    if q.get("type") == "numeric":
+        ranges = [a for a in answers if a.get("type") != "default"]
+        return (sum(a.get("type") == "default" for a in answers) == 1 and answers[-1].get("type") == "default"
+                and all(isinstance(a.get("range"), list) and len(a["range"]) == 2 and all(map(real, a["range"]))
+                        and a["range"][0] < a["range"][1] and isinstance(a.get("correct"), bool) for a in ranges)
+                and [a["correct"] for a in ranges].count(True) == 1)
+    return False
 
 
 def quick_checks_html(questions: Sequence[dict], name: str) -> tuple[str, str]:

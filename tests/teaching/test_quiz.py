@@ -219,3 +219,38 @@ def test_quick_checks_refuses_too_many_questions_and_non_json_ones():
 def test_quick_checks_refuses_a_bad_name(bad):
     with pytest.raises(ValueError, match=r"^name must be 1 to 40 letters, digits or underscores"):
         quiz.quick_checks_html(_three(), bad)
+
+
+def test_choice_reports_the_feedback_of_a_single_pair():
+    with pytest.raises(ValueError, match=r"^right\[1\] \(the feedback\) must be a non-empty string"):
+        quiz.choice("q", right=("a", 3), wrong=[("w", "f")])
+    with pytest.raises(ValueError, match=r"^right\[1\] \(the feedback\) must be a non-empty string"):
+        quiz.choice("q", right=("a", ""), wrong=[("w", "f")])
+
+
+def _edited(index, **change):
+    qs = _three()
+    q = qs[index]
+    q.update(change)
+    return qs
+
+
+@pytest.mark.parametrize("qs", [
+    _edited(0, answers=[]), _edited(0, answers=[1, 2]), _edited(0, answers=[{"answer": "a", "correct": True}]),
+    _edited(0, answers=[{"answer": "a", "correct": True, "feedback": "f"}]),  # no wrong answer
+    _edited(0, answers=[{"answer": "a", "correct": "yes", "feedback": "f"}, {"answer": "b", "correct": False, "feedback": "g"}]),
+    _edited(0, answers=[{"answer": "", "correct": True, "feedback": "f"}, {"answer": "b", "correct": False, "feedback": "g"}]),
+    _edited(0, type="many_choice"),  # one right answer is multiple choice
+    _edited(0, question=""), _edited(0, question=None),
+    _edited(1, answers=[{"range": [1.0, 2.0], "correct": True, "feedback": "f"}]),  # no default
+    _edited(1, answers=[{"range": [2.0, 1.0], "correct": True, "feedback": "f"}, {"type": "default", "feedback": "d"}]),
+    _edited(1, answers=[{"range": [1.0, float("inf")], "correct": True, "feedback": "f"}, {"type": "default", "feedback": "d"}]),
+    _edited(1, answers=[{"range": [1.0, "2"], "correct": True, "feedback": "f"}, {"type": "default", "feedback": "d"}]),
+    _edited(1, answers=[{"range": [1.0, 2.0], "correct": False, "feedback": "f"}, {"type": "default", "feedback": "d"}]),
+    _edited(1, answers=[{"range": [1.0], "correct": True, "feedback": "f"}, {"type": "default", "feedback": "d"}]),
+    _edited(1, answers=[{"type": "default", "feedback": "d"}, {"range": [1.0, 2.0], "correct": True, "feedback": "f"}]),
+    _edited(1, type="string"),
+], ids=lambda qs: "edited")
+def test_quick_checks_refuses_hand_edited_questions_that_would_break_the_page(qs):
+    with pytest.raises(ValueError, match=r"^questions\[[01]\] must be a question made by choice\(\) or numeric\(\)"):
+        quiz.quick_checks_html(qs, "ch01")
