@@ -115,7 +115,7 @@ def choice(question: str, right, wrong: Sequence) -> dict:
 
 def _is_pair(value: Any) -> bool:
     """A tuple (text, ...) of length 2 is one pair; a list, or a tuple of pairs, is a list of pairs."""
-    return isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)
+    return isinstance(value, tuple) and len(value) == 2 and not any(isinstance(v, (tuple, list)) for v in value)
 
 
 def numeric(question: str, value, explanation: str, *, tol, mistakes: Sequence = (),

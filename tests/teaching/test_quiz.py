@@ -226,6 +226,10 @@ def test_choice_reports_the_feedback_of_a_single_pair():
         quiz.choice("q", right=("a", 3), wrong=[("w", "f")])
     with pytest.raises(ValueError, match=r"^right\[1\] \(the feedback\) must be a non-empty string"):
         quiz.choice("q", right=("a", ""), wrong=[("w", "f")])
+    with pytest.raises(ValueError, match=r"^right\[0\] \(the answer\) must be a non-empty string .*; got 3$"):
+        quiz.choice("q", right=(3, "f"), wrong=[("w", "f")])
+    q = quiz.choice("q", right=(("a", "f"), ("b", "g")), wrong=[("w", "f")])  # a tuple of pairs: two right answers
+    assert q["type"] == "many_choice"
 
 
 def _edited(index, **change):
