@@ -127,12 +127,63 @@ def test_problems_report_a_broken_question_and_a_missing_script():
     assert "jupyterquiz's script for the container is missing" in quick_check_problems(str(soup))
 
 
+def placement_problems(html: str) -> list[str]:
+    """Where the quick checks sit on a chapter page: in their own section, the one just before the exercises."""
+    soup = BeautifulSoup(html, "html.parser")
+    section = soup.find("section", id="quick-checks")
+    if section is None:
+        return ["no section 'Quick checks'"]
+    problems = []
+    sets = section.find_all("script", class_="classp-quick-checks")
+    if len(sets) != 1 or not section.find("div", id=json.loads(sets[0].string or "{}").get("container")):
+        problems.append("the quick checks are not inside their section")
+    following = section.find_next_sibling("section")
+    if following is None or following.get("id") != "exercises":
+        problems.append(f"the section after the quick checks is {following.get('id') if following else None!r}, not 'exercises'")
+    return problems
+
+
+def _chapter_page(body: str) -> str:
+    return f"<html><body><article>{body}</article></body></html>"
+
+
+def test_placement_accepts_checks_before_the_exercises_and_reports_the_rest():
+    checks = _page(_questions(3)).split("<body>")[1].split("</body>")[0]
+    good = _chapter_page(f'<section id="quick-checks"><h2>Quick checks</h2>{checks}</section>'
+                         '<section id="exercises"><h2>Exercises</h2></section>')
+    assert placement_problems(good) == []
+    assert placement_problems(_chapter_page(checks)) == ["no section 'Quick checks'"]
+    late = _chapter_page(f'<section id="quick-checks"><h2>Quick checks</h2>{checks}</section>'
+                         '<section id="summary"><h2>Summary</h2></section>')
+    assert placement_problems(late) == ["the section after the quick checks is 'summary', not 'exercises'"]
+    outside = _chapter_page(f'<section id="quick-checks"><h2>Quick checks</h2></section>{checks}'
+                            '<section id="exercises"><h2>Exercises</h2></section>')
+    assert placement_problems(outside) == ["the quick checks are not inside their section"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_chapter_notebook_shows_its_quick_checks_before_the_exercises(chapter):
+    """In the notebook (no build needed): a "## Quick checks" cell, then one code cell with its input
+    removed that calls quiz.quick_checks once, then the exercises."""
+    cells = json.loads((REPO / "book" / f"{chapter}.ipynb").read_text(encoding="utf8"))["cells"]
+    source = ["".join(c["source"]) for c in cells]
+    heads = [i for i, s in enumerate(source) if cells[i]["cell_type"] == "markdown" and s.startswith("## Quick checks")]
+    assert len(heads) == 1, f"{chapter}: {len(heads)} 'Quick checks' headings"
+    i = heads[0]
+    code = cells[i + 1]
+    assert code["cell_type"] == "code" and "remove-input" in code["metadata"].get("tags", []), chapter
+    assert source[i + 1].count("quiz.quick_checks(") == 1 and not code.get("outputs"), chapter
+    assert source[i + 2].startswith("## Exercises"), f"{chapter}: the exercises do not follow the quick checks"
+
+
 @pytest.mark.book
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_chapter_has_three_to_five_quick_checks(book_html, chapter):
     page = book_html / "book" / f"{chapter}.html"
     assert page.exists(), f"{page} was not built"
-    assert quick_check_problems(page.read_text(encoding="utf8")) == []
+    html = page.read_text(encoding="utf8")
+    assert quick_check_problems(html) == []
+    assert placement_problems(html) == []
 
 
 # ------------------------------------------------------------------------------------------ the reader
