@@ -7,11 +7,11 @@ displays one chapter's questions with one call::
 
     from classp.teaching import quiz
     quiz.quick_checks([
-        quiz.choice("With p = 0.5, what happens to a weight's step size as its squared gradients pile up?",
-                    right=("It shrinks like 1/√(sum of g²)", "Yes: the step is lr · g / (Σg²)^p."),
-                    wrong=[("It stays the same", "That is plain SGD: CLASSP divides by (Σg²)^p.")]),
-        quiz.numeric("After 100 equal gradients, by what factor has the effective learning rate fallen?",
-                     10.0, "(100 g²)^0.5 / (g²)^0.5 = 10.", tol=0.05),
+        quiz.choice("Under AdaGrad, what happens to a weight's effective learning rate as its squared gradients pile up?",
+                    right=("It falls like 1/√(Σg²)", "Yes: the step is α·g/√(Σg²)."),
+                    wrong=[("It stays the same", "That is plain SGD, whose rate is α at every step.")]),
+        quiz.numeric("After 100 equal gradients, by what factor has AdaGrad's effective learning rate fallen?",
+                     10.0, "√(100 g²) / √(g²) = 10.", tol=0.05, mistakes=[(100.0, "That is 1/t: CLASSP with p = 1.")]),
     ], name="ch02")
 
 Text (questions, answers, feedback) is plain text: ``<``, ``>`` and ``&`` are shown as typed, and
