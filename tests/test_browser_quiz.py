@@ -328,6 +328,20 @@ def test_standalone_quick_checks_answer_right_and_wrong_offline(tmp_path, reader
 
 @pytest.mark.browser
 @needs_chromium
+def test_two_sets_on_one_page_work_independently(tmp_path, reader):
+    """The print edition puts every chapter on one page: each set must find its own questions."""
+    parts = [quiz.quick_checks_html(_questions(3), name) for name in ("first", "second")]
+    body = "".join(f"{h}<script>{js}</script>" for h, js in parts)
+    page = tmp_path / "two.html"
+    page.write_text(f'<!doctype html><html><head><meta charset="utf-8"></head><body>{body}</body></html>', encoding="utf8")
+    reader.page.goto(page.as_uri(), wait_until="load")
+    for html, _ in parts:
+        assert answer_every_question(reader, quick_check_sets(html)[0]) == 2 + 3 + 2
+    assert reader.blocked == [] and reader.our_errors == []
+
+
+@pytest.mark.browser
+@needs_chromium
 def test_quick_checks_work_when_inserted_after_load_like_jupyterlab(tmp_path, reader):
     blank = tmp_path / "blank.html"
     blank.write_text('<!doctype html><html><head><meta charset="utf-8"></head><body><div id="out"></div></body></html>')
