@@ -56,7 +56,7 @@ LAB_GRID = {
     "thresholds": (0.0, 1e-8, 1e-6, 1e-5, 1e-4, 1e-3),
     "powers": (1.0, 2.0, 3.0),
     "decay": (True, False),
-    "strength_factors": (0.1, 1.0, 10.0),
+    "strength_factors": (0.1, 1.0, 10.0, 100.0),
     "seeds": (0, 1, 2),
     "epochs": 2,
     "batch_size": 32,
