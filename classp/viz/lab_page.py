@@ -113,7 +113,9 @@ def _charts(data, side: str, width: int):
     S = side.upper()
     base = alt.Chart(data).transform_filter(f"datum.k == {side}_key && !datum.div")
     task_colors = alt.Scale(domain=[f"task {i}" for i in range(1, 6)], range=list(PALETTE[:5]))
-    flat = lambda field: base.transform_flatten([field], as_=["v"]).transform_window(n="row_number()")  # noqa: E731
+    # flatten the array with its positions (n = 1, 2, ...): parallel arrays, no window transform
+    flat = lambda field: base.transform_calculate(n=f"sequence(1, length(datum.{field}) + 1)").transform_flatten(  # noqa: E731
+        [field, "n"], as_=["v", "n"])
     m = flat("acc").transform_calculate(
         after="floor((datum.n - 1) / datum.T) + 1", task="(datum.n - 1) % datum.T + 1",
         desc=f"'{S}: after task ' + datum.after + ', accuracy on task ' + datum.task + ' = ' + format(datum.v, '.4f')")
@@ -150,8 +152,8 @@ def _charts(data, side: str, width: int):
                  alt.Tooltip("v:Q", title="mean density", format=".4f")]),
         rules).properties(width=width, height=width * 0.4, title=f"{S}: update density per step")
     labels = ["never changed"] + [f"task {i}" for i in range(1, 6)]
-    w = base.transform_calculate(cells="split(datum.mp, '')").transform_flatten(["cells"], as_=["c"]).transform_window(
-        n="row_number()").transform_calculate(
+    w = base.transform_calculate(cells="split(datum.mp, '')", n="sequence(1, length(datum.mp) + 1)").transform_flatten(
+        ["cells", "n"], as_=["c", "n"]).transform_calculate(
         col=f"(datum.n - 1) % {_MAP_WIDTH}", row=f"floor((datum.n - 1) / {_MAP_WIDTH})",
         last="datum.c == '.' ? 'never changed' : 'task ' + (toNumber(datum.c) + 1)",
         desc=f"'{S}: weight ' + datum.n + ' of the sample: ' + datum.last")
