@@ -190,6 +190,13 @@ def execute(fn, jobs: list, *, executor=None, workers: int = 1) -> list:
         The results of the calls, in the order of ``jobs``.
     """
     workers = check_int("workers", workers, 1)
+    if not callable(fn):
+        raise ValueError(f"fn must be a callable; got {type(fn).__name__}")
+    if isinstance(jobs, (str, bytes)) or not hasattr(jobs, "__iter__"):
+        raise ValueError(f"jobs must be a list of argument tuples; got {type(jobs).__name__}")
+    jobs = [tuple(args) if isinstance(args, (tuple, list)) else (args,) for args in jobs]
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ValueError("executor must have a submit(fn, *args) method (a concurrent.futures-style executor)")
     if executor is not None:
         return [f.result() for f in [executor.submit(fn, *args) for args in jobs]]
     if workers == 1:  # in this process, one job after the other

@@ -34,7 +34,8 @@ import numpy as np
 from .._validation import check_bool, check_choice, check_distinct, check_int, check_number, MAX_SEED
 
 __all__ = ["LAB_GRID", "GRID_METHODS", "GRID_SEQUENCES", "REGULARISED", "STRENGTH_OPTION", "SCHEMA",
-           "grid_jobs", "run_grid_point", "make_lab_grid", "load_lab_grid", "find_run", "run_key"]
+           "grid_jobs", "run_grid_point", "make_lab_grid", "load_lab_grid", "check_lab_grid", "find_run", "run_key",
+           "compact"]
 
 SCHEMA = "classp-lab-grid/1"
 
@@ -106,6 +107,13 @@ def _check_grid(grid: Mapping | None) -> dict:
     return out
 
 
+def _check_tuned_dir(tuned_dir) -> None:
+    if tuned_dir is not None and (not isinstance(tuned_dir, (str, Path)) or not str(tuned_dir)):
+        raise ValueError(f"tuned_dir must be None or a folder path; got {tuned_dir!r}")
+    if tuned_dir is not None and Path(tuned_dir).exists() and not Path(tuned_dir).is_dir():
+        raise ValueError(f"tuned_dir must be a folder; {tuned_dir} is a file")
+
+
 def _centres(sequence: str, tuned_dir) -> dict:
     """``{method: chosen settings}`` from ``tuned_<sequence>.json`` (None: the registry's defaults)."""
     from ..lab.methods import get_method
@@ -164,6 +172,7 @@ def grid_jobs(grid: Mapping | None = None, tuned_dir=None) -> list[dict]:
         If ``tuned_dir`` lacks a sequence's tuned file.
     """
     g = _check_grid(grid)
+    _check_tuned_dir(tuned_dir)
     jobs = []
     sizes = {k: g[k] for k in ("map_size", "density_points", "curve_points")}
     for seq in g["sequences"]:
@@ -213,6 +222,7 @@ def run_grid_point(job: dict) -> dict:
     from ..data import get_sequence
     from ..lab.methods import get_method
 
+    _check_job(job)
     torch.set_num_threads(1)
     kw = dict(job["run"])
     t0 = time.perf_counter()
@@ -228,6 +238,14 @@ def run_grid_point(job: dict) -> dict:
     out = dict(job["point"], **_run_fields(job), diverged=False, **compact(r, job["map_size"], job["density_points"]))
     out["wall_s"] = round(time.perf_counter() - t0, 3)
     return out
+
+
+def _check_job(job) -> None:
+    need = {"point", "run", "map_size", "density_points", "curve_points"}
+    if not isinstance(job, Mapping) or not need <= set(job) or not isinstance(job["run"], Mapping) \
+            or not {"method", "sequence", "seed", "lr", "options", "epochs", "batch_size"} <= set(job["run"]):
+        raise ValueError("job must be one of the dicts grid_jobs() returns (keys point, run, map_size, "
+                         f"density_points, curve_points); got {type(job).__name__}")
 
 
 def _run_fields(job: dict) -> dict:
@@ -313,6 +331,9 @@ def make_lab_grid(path=None, grid: Mapping | None = None, *, tuned_dir=None, wor
 
     if path is not None:
         path = check_writable("path", path)
+    _check_tuned_dir(tuned_dir)
+    if command is not None and not isinstance(command, str):
+        raise ValueError(f"command must be None or a str; got {type(command).__name__}")
     workers = (os.cpu_count() or 1) if workers is None else check_int("workers", workers, 1, 256)
     g = _check_grid(grid)
     jobs = grid_jobs(g, tuned_dir)
@@ -336,6 +357,14 @@ _RUN_FIELDS = {"method": str, "sequence": str, "seed": int, "lr_i": int, "tau_i"
                "strength_i": int, "key": str, "registry_method": str, "lr": (int, float), "options": dict,
                "diverged": bool}
 _PICTURE_FIELDS = ("accuracy_matrix", "metrics", "curve", "density", "map", "task_boundaries", "n_steps")
+
+
+def check_lab_grid(doc, where: str = "doc") -> dict:
+    """``doc`` if it is a lab grid document (schema, provenance fields, every run well formed), else ValueError.
+
+    :func:`load_lab_grid` calls it on the file it reads; the page calls it on the document it is given.
+    """
+    return _check_doc(doc, where)
 
 
 def _check_doc(doc, where: str) -> dict:
@@ -433,6 +462,8 @@ def find_run(doc: Mapping, method: str, sequence: str, seed: int, lr_i: int = 1,
     ValueError
         If the grid has no such point (the message lists the grid's methods and sequences).
     """
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("runs"), list) or "config" not in doc:
+        raise ValueError("doc must be a lab grid (load_lab_grid's result)")
     key = run_key(method, sequence, seed, lr_i, tau_i, p_i, decay, strength_i)
     for r in doc["runs"]:
         if r["key"] == key:

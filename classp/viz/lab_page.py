@@ -21,11 +21,12 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Mapping
 
 from .._validation import check_choice, check_int
-from .lab_grid import GRID_METHODS, REGULARISED, load_lab_grid
+from .lab_grid import GRID_METHODS, REGULARISED, check_lab_grid, load_lab_grid
 from .plots import PALETTE
 
 __all__ = ["kernel_free_lab", "KernelFreeLab", "lab_spec", "page_rows", "METHOD_LABELS", "VEGA_VERSIONS",
@@ -184,6 +185,9 @@ def lab_spec(doc: Mapping, element_id: str, initial_a: Mapping | None = None, in
     import altair as alt
 
     width = check_int("width", width, 150, 600)
+    if not isinstance(element_id, str) or not re.fullmatch(r"[A-Za-z][\w-]{0,99}", element_id):
+        raise ValueError(f"element_id must be a str of letters, digits, '-' and '_' starting with a letter; "
+                         f"got {element_id!r}")
     cfg = doc["config"]
     a = _initial(cfg, initial_a, "classp")
     b = _initial(cfg, initial_b, "sgd" if "sgd" in cfg["methods"] else cfg["methods"][0])
@@ -234,7 +238,7 @@ class KernelFreeLab:
 
     def __init__(self, doc: Mapping, initial_a: Mapping | None = None, initial_b: Mapping | None = None,
                  width: int = 300):
-        self.doc = doc
+        self.doc = check_lab_grid(doc)
         self._initial = (initial_a, initial_b)
         self._width = check_int("width", width, 150, 600)
         self.spec(element_id="check")  # refuse bad settings now, not when displayed

@@ -155,3 +155,32 @@ def test_script_reports_bad_arguments(tmp_path, capsys):
     assert mod.main(["--out", str(tmp_path / "g.json"), "--methods", "nope"]) == 2
     assert "methods[0] must be one of" in capsys.readouterr().err
     assert mod.main(["--out", str(tmp_path / "g.json"), "--workers", "0", "--tuned-dir", "none"]) == 2
+
+
+def test_more_bad_arguments_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="tuned_dir must be None or a folder"):
+        lg.grid_jobs(TINY, tuned_dir=3)
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ValueError, match="tuned_dir must be a folder"):
+        lg.grid_jobs(TINY, tuned_dir=tmp_path / "f")
+    with pytest.raises(ValueError, match="command must be None or a str"):
+        lg.make_lab_grid(None, TINY, workers=1, command=3)
+    with pytest.raises(ValueError, match="job must be one of the dicts"):
+        lg.run_grid_point({"run": {}})
+    with pytest.raises(ValueError, match="doc must be a lab grid"):
+        lg.find_run([], "sgd", "split-digits", 0)
+    with pytest.raises(ValueError, match="doc: schema must be"):
+        lg.check_lab_grid({"schema": "x"})
+
+
+def test_execute_checks_its_arguments():
+    from classp.lab.tune import execute
+    assert execute(abs, [(-1,), (2,)]) == [1, 2]
+    with pytest.raises(ValueError, match="fn must be a callable"):
+        execute(3, [(1,)])
+    with pytest.raises(ValueError, match="jobs must be a list"):
+        execute(abs, 3)
+    with pytest.raises(ValueError, match="workers must be an integer"):
+        execute(abs, [(1,)], workers=0)
+    with pytest.raises(ValueError, match="executor must have a submit"):
+        execute(abs, [(1,)], executor=object())

@@ -96,3 +96,12 @@ def test_the_books_file_loads_and_covers_the_grid():
     cfg = {k: doc["config"][k] for k in lg.LAB_GRID}
     assert {r["key"] for r in doc["runs"]} == {j["point"]["key"] for j in lg.grid_jobs(cfg)}
     assert path.stat().st_size < 4_000_000
+
+
+def test_bad_documents_and_element_ids(grid):
+    with pytest.raises(ValueError, match="element_id must be"):
+        lp.lab_spec(grid[1], "1 bad;")
+    with pytest.raises(ValueError, match="schema must be"):
+        lp.KernelFreeLab({"schema": "nope"})
+    with pytest.raises(ValueError, match="not a lab grid"):
+        lp.KernelFreeLab([1, 2])
