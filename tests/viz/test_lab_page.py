@@ -56,6 +56,7 @@ def test_html_is_self_contained_and_marked_for_the_book(grid):
     ids = re.findall(r'id="(classp-lab-\d+)"', h)
     assert ids and h.count(f'id="{ids[0]}-ctl-a"') == 1
     assert h != lp.kernel_free_lab(grid[0]).html()  # fresh ids: two labs on one page do not collide
+    assert 'renderer: "canvas"' in h and 'renderer: "svg"' in lp.kernel_free_lab(grid[0], renderer="svg").html()
 
 
 def test_vendored_versions_are_the_cdn_fallbacks_versions():
@@ -74,6 +75,7 @@ def test_vendored_versions_are_the_cdn_fallbacks_versions():
     ({"initial_a": {"sequence": "split-digits"}}, "sequence must be one of"),
     ({"width": 10}, "width must be an integer in \\[150, 600\\]"),
     ({"width": "wide"}, "width must be an integer"),
+    ({"renderer": "webgl"}, "renderer must be one of"),
 ])
 def test_bad_settings_are_refused(grid, kwargs, match):
     with pytest.raises(ValueError, match=match):
