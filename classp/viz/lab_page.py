@@ -140,7 +140,8 @@ def _charts(data, side: str, width: int):
         desc=f"'{S}: ' + datum.task + ' at step ' + datum.step + ': accuracy ' + format(datum.v, '.4f')")
     curves = alt.layer(c.mark_line(point=True).encode(
         x=alt.X("step:Q", title="training step"), y=alt.Y("v:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("task:N", scale=task_colors, title="task"), description="desc:N",
+        color=alt.Color("task:N", scale=task_colors, title="task", legend=alt.Legend(orient="bottom")),
+        description="desc:N",
         tooltip=[alt.Tooltip("task:N"), alt.Tooltip("step:Q"), alt.Tooltip("v:Q", title="accuracy", format=".4f")]),
         rules).properties(width=width, height=width * 0.5, title=f"{S}: accuracy over time (dashed: task boundaries)")
     d = flat("dv").transform_calculate(
@@ -160,14 +161,15 @@ def _charts(data, side: str, width: int):
         desc=f"'{S}: weight ' + datum.n + ' of the sample: ' + datum.last")
     wmap = w.mark_rect().encode(
         x=alt.X("col:O", axis=None), y=alt.Y("row:O", axis=None), description="desc:N",
-        color=alt.Color("last:N", title="last changed by", scale=alt.Scale(domain=labels, range=["#d4d4d4", *PALETTE[:5]])),
+        color=alt.Color("last:N", title="last changed by", scale=alt.Scale(domain=labels, range=["#d4d4d4", *PALETTE[:5]]),
+                        legend=alt.Legend(orient="bottom", columns=3)),
         tooltip=[alt.Tooltip("n:Q", title="weight of the sample"), alt.Tooltip("last:N", title="last changed by")],
     ).properties(width=width * 0.6, height=width * 0.6, title=f"{S}: task that last changed each weight (a sample)")
     return matrix, curves, density, wmap
 
 
 def lab_spec(doc: Mapping, element_id: str, initial_a: Mapping | None = None, initial_b: Mapping | None = None,
-             width: int = 300) -> dict:
+             width: int = 260) -> dict:
     """The Vega-Lite specification (a dict) of the kernel-free lab for the grid ``doc``.
 
     Parameters
@@ -179,7 +181,7 @@ def lab_spec(doc: Mapping, element_id: str, initial_a: Mapping | None = None, in
     initial_a, initial_b : dict, optional
         The first settings shown: ``method``, ``sequence``, ``seed`` and indices ``lr_i``, ``tau_i``,
         ``p_i``, ``decay``, ``strength_i`` (default: CLASSP against SGD on the first sequence).
-    width : int, default 300
+    width : int, default 260
         Width of one picture in pixels (150..600).
     """
     import altair as alt
@@ -237,7 +239,7 @@ class KernelFreeLab:
     """
 
     def __init__(self, doc: Mapping, initial_a: Mapping | None = None, initial_b: Mapping | None = None,
-                 width: int = 300, renderer: str = "canvas"):
+                 width: int = 260, renderer: str = "canvas"):
         self.doc = check_lab_grid(doc)
         self.renderer = check_choice("renderer", renderer, ("canvas", "svg"))
         self._initial = (initial_a, initial_b)
@@ -253,8 +255,9 @@ class KernelFreeLab:
         """The self-contained HTML: two control panels, the chart's container, the numbers, the script."""
         eid = f"classp-lab-{next(_counter)}"
         head = '<tr><th scope="col">number</th><th scope="col">A</th><th scope="col">B</th><th scope="col">B − A</th></tr>'
-        rows = "".join(f'<tr data-field="{f}"><th scope="row">{html.escape(label)}</th><td data-side="a"></td>'
-                       f'<td data-side="b"></td><td data-side="d"></td></tr>' for f, label in _READOUT)
+        rows = "".join(f'<tr data-field="{f}"><th scope="row">{html.escape(label)}</th>'
+                       + "".join(f'<td data-side="{x}" style="text-align:right;padding:0.1em 0.8em"></td>' for x in "abd")
+                       + "</tr>" for f, label in _READOUT)
         panel = ('<fieldset id="{eid}-ctl-{x}" class="classp-lab-controls" style="flex:1 1 300px;min-width:0;'
                  'border:1px solid #ccc;padding:0.3em 0.6em"><legend>Setting {X}</legend></fieldset>')
         js = (_JS.replace("__ID__", eid).replace("__RENDERER__", self.renderer).replace("__SPEC__", _script_json(self.spec(eid)))
@@ -278,7 +281,7 @@ def _script_json(obj) -> str:
 
 
 def kernel_free_lab(path="results/lab_grid.json", *, initial_a: Mapping | None = None,
-                    initial_b: Mapping | None = None, width: int = 300, renderer: str = "canvas") -> KernelFreeLab:
+                    initial_b: Mapping | None = None, width: int = 260, renderer: str = "canvas") -> KernelFreeLab:
     """The kernel-free lab of chapter 12, drawn from the stored grid of runs.
 
     Parameters
@@ -288,7 +291,7 @@ def kernel_free_lab(path="results/lab_grid.json", *, initial_a: Mapping | None =
     initial_a, initial_b : dict, optional
         The settings shown first (``method``, ``sequence``, ``seed``, ``lr_i``, ``tau_i``, ``p_i``,
         ``decay``, ``strength_i``); default CLASSP (A) against SGD (B).
-    width : int, default 300
+    width : int, default 260
         Width of one picture in pixels (150..600).
     renderer : {"canvas", "svg"}, default "canvas"
         How Vega draws. Canvas redraws a change in a few tens of ms on a long book page; SVG gives
