@@ -187,9 +187,7 @@ def lab_spec(doc: Mapping, element_id: str, initial_a: Mapping | None = None, in
     import altair as alt
 
     width = check_int("width", width, 150, 600)
-    if not isinstance(element_id, str) or not re.fullmatch(r"[A-Za-z][\w-]{0,99}", element_id):
-        raise ValueError(f"element_id must be a str of letters, digits, '-' and '_' starting with a letter; "
-                         f"got {element_id!r}")
+    _check_element_id(element_id)
     cfg = doc["config"]
     a = _initial(cfg, initial_a, "classp")
     b = _initial(cfg, initial_b, "sgd" if "sgd" in cfg["methods"] else cfg["methods"][0])
@@ -202,6 +200,15 @@ def lab_spec(doc: Mapping, element_id: str, initial_a: Mapping | None = None, in
     spec = chart.to_dict()
     spec["datasets"] = {"runs": page_rows(doc)}
     return spec
+
+
+def _check_element_id(element_id) -> None:
+    if not isinstance(element_id, str) or not re.fullmatch(r"[A-Za-z][\w-]{0,99}", element_id):
+        raise ValueError(f"element_id must be a str of letters, digits, '-' and '_' starting with a letter; "
+                         f"got {element_id!r}")
+
+
+_ID = "classpLabStandInId"  # replaced by each display's own id
 
 
 def _initial(cfg: Mapping, given: Mapping | None, method: str) -> dict:
@@ -244,12 +251,15 @@ class KernelFreeLab:
         self.renderer = check_choice("renderer", renderer, ("canvas", "svg"))
         self._initial = (initial_a, initial_b)
         self._width = check_int("width", width, 150, 600)
-        self.spec(element_id="check")  # refuse bad settings now, not when displayed
+        # built once (Altair takes a second or two), with a stand-in id that html() replaces; this also
+        # refuses bad settings now, not when displayed
+        self._spec_json = _script_json(lab_spec(self.doc, _ID, *self._initial, width=self._width))
         self.n_runs = len(doc["runs"])
 
     def spec(self, element_id: str = "classp-lab") -> dict:
-        """The Vega-Lite specification (see :func:`lab_spec`)."""
-        return lab_spec(self.doc, element_id, *self._initial, width=self._width)
+        """The Vega-Lite specification (see :func:`lab_spec`), its controls bound into ``#<element_id>-ctl-a/b``."""
+        _check_element_id(element_id)
+        return json.loads(self._spec_json.replace(_ID, element_id))
 
     def html(self) -> str:
         """The self-contained HTML: two control panels, the chart's container, the numbers, the script."""
@@ -260,7 +270,7 @@ class KernelFreeLab:
                        + "</tr>" for f, label in _READOUT)
         panel = ('<fieldset id="{eid}-ctl-{x}" class="classp-lab-controls" style="flex:1 1 300px;min-width:0;'
                  'border:1px solid #ccc;padding:0.3em 0.6em"><legend>Setting {X}</legend></fieldset>')
-        js = (_JS.replace("__ID__", eid).replace("__RENDERER__", self.renderer).replace("__SPEC__", _script_json(self.spec(eid)))
+        js = (_JS.replace("__ID__", eid).replace("__RENDERER__", self.renderer).replace("__SPEC__", self._spec_json.replace(_ID, eid))
               .replace("__CDN__", _script_json(VEGA_CDN)))
         return (f'<div id="{eid}" class="classp-vega classp-lab" data-runs="{self.n_runs}" style="max-width:100%">'
                 f'<div style="display:flex;flex-wrap:wrap;gap:0.8em">{panel.format(eid=eid, x="a", X="A")}'
