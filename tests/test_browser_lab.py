@@ -348,3 +348,34 @@ def _set_range(page, locator, index: int) -> None:
     for _ in range(index):
         page.keyboard.press("ArrowRight")
     assert int(locator.input_value()) == index
+
+
+def test_lab_output_outside_the_book_loads_vega_itself(tmp_path, offline):
+    """In Jupyter there is no _static folder: the output fetches Vega from the CDN (served here from
+    the vendored files; nothing else leaves the disk), also where RequireJS defines ``define.amd``."""
+    from classp.viz.lab_page import VEGA_CDN, kernel_free_lab
+
+    vendored = REPO / "book" / "_vendor" / "static" / "vega"
+    if not (vendored / "vega.min.js").is_file():
+        pytest.skip("run scripts/vendor_js.sh first (the Vega files stand in for the CDN)")
+    page_path = tmp_path / "notebook_output.html"
+    page_path.write_text("<!doctype html><html><head><meta charset='utf-8'><script>window.define = function () {};"
+                         "window.define.amd = {};</script></head><body>" + kernel_free_lab(GRID).html()
+                         + "</body></html>", encoding="utf-8")
+    op = offline()
+    files = dict(zip(VEGA_CDN, ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js")))
+    served = []
+
+    def cdn(route):
+        served.append(route.request.url)
+        route.fulfill(status=200, content_type="application/javascript",
+                      body=(vendored / files[route.request.url]).read_bytes())
+
+    for url in VEGA_CDN:
+        op.context.route(url, cdn)
+    page = op.open(page_path)
+    page.wait_for_selector(".classp-lab[data-ready='1']", timeout=60_000)
+    assert served == VEGA_CDN
+    assert page.evaluate("() => typeof window.define === 'function' && !!window.define.amd")  # restored
+    assert page.locator(".classp-lab canvas").count() >= 1
+    assert op.blocked == [] and op.our_errors == [], (op.blocked, op.our_errors)
