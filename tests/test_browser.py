@@ -8,8 +8,9 @@ recorded), so these tests also prove that the site works with the network off.
 * The built book (fixture ``book_html`` of tests/conftest.py: ``CLASSP_BOOK_HTML``, default
   ``_build/html``), which must be the offline build (``scripts/vendor_js.sh``, then
   ``--config book/_vendor/_config_offline.yml``):
-  - the lab chapter: the kernel-free slider changes the figure and the printed numbers; the lab's
-    ipywidgets render from their saved state; math is typeset by MathJax; every image loads;
+  - the lab chapter: the kernel-free slider changes the figure and the printed numbers; the
+    kernel-free lab draws (tests/test_browser_lab.py moves all its controls); math is typeset by
+    MathJax; every image loads;
   - every notebook page has its Colab and Binder launch buttons.
 
 Screenshots of the tested pages go to ``artifacts/screenshots/`` (git-ignored).  Never downloads a
@@ -266,7 +267,7 @@ def test_lab_page_slider_changes_figure_and_numbers_offline(site, offline):
     assert op.our_errors == [], op.our_errors
 
 
-def test_lab_page_math_widgets_and_images_render_offline(site, offline):
+def test_lab_page_math_lab_and_images_render_offline(site, offline):
     op = offline()
     page = op.open(site / LAB_PAGE)
     # MathJax (vendored) typesets the chapter's math
@@ -274,30 +275,25 @@ def test_lab_page_math_widgets_and_images_render_offline(site, offline):
     page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 5", timeout=30_000)
     text = page.locator("main").inner_text()
     assert "\\(" not in text and "\\)" not in text, "raw TeX delimiters left on the page"
-    # the lab's ipywidgets render from the saved state (html-manager, vendored)
-    page.wait_for_selector(".jupyter-widgets button", timeout=30_000)
-    labels = page.locator(".jupyter-widgets button").all_inner_texts()
-    assert any("Train" in t for t in labels), labels
-    assert page.locator(".jupyter-widgets .widget-dropdown select, .jupyter-widgets select").count() >= 2
-    lab_imgs = page.locator(".jupyter-widgets img")
-    page.wait_for_function("() => [...document.querySelectorAll('.jupyter-widgets img')]"
-                           ".filter(i => i.complete && i.naturalWidth > 0).length >= 4", timeout=30_000)
-    assert lab_imgs.count() >= 4
-    assert all(lab_imgs.nth(i).get_attribute("alt") for i in range(lab_imgs.count())), "lab figures have alt text"
+    # the kernel-free lab draws (Vega, vendored) instead of a dead copy of the live widget
+    page.wait_for_selector(".classp-lab[data-ready='1']", timeout=60_000)
+    assert page.locator(".jupyter-widgets").count() == 0, "a dead ipywidgets copy is on the page"
+    lab = page.locator(".classp-lab").first
+    assert lab.locator("select").count() == 14 and lab.locator("input[type=checkbox]").count() == 2
+    assert lab.locator("canvas").count() >= 1
     # every image of the page loaded
     page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
     broken = page.evaluate("() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
                            ".map(i => i.src.slice(0, 80))")
     assert broken == [], broken
-    assert page.evaluate("() => document.images.length") >= 6
+    # the section 4 slider's frame and the launch buttons' logos (the lab draws on canvases)
+    assert page.evaluate("() => document.images.length") >= 3
+    assert page.evaluate("() => document.querySelectorAll('.classp-lab canvas').length") >= 1
     page.evaluate("() => window.scrollTo(0, 0)")
     shot(page, "lab_top.png")
-    widget = page.locator(".jupyter-widgets").first
-    widget.scroll_into_view_if_needed()
-    shot(page, "lab_widget.png")
+    lab.scroll_into_view_if_needed()
+    shot(page, "lab_kernel_free.png")
     assert op.blocked == [], f"the page requested external URLs: {op.blocked}"
-    # no uncaught errors: in particular the widget manager's MathJax 2 call (MathJax.Hub.Queue)
-    # needs the shim _vendor/mathjax2-shim.js on a MathJax 3 page
     assert op.our_errors == [], op.our_errors
 
 

@@ -42,7 +42,7 @@ import numpy as np
 from .._validation import check_choice, check_distinct, check_int, check_number, MAX_SEED
 from .results import Result
 
-__all__ = ["SEARCH_SPACES", "CRITERIA", "configurations", "tune", "TuneResult"]
+__all__ = ["SEARCH_SPACES", "CRITERIA", "configurations", "tune", "TuneResult", "execute", "run_job"]
 
 
 def _log_grid(low: float, high: float, n: int) -> tuple:
@@ -166,20 +166,54 @@ def run_job(job: dict, jobs_dir: str | None = None) -> dict | None:
     return r.to_dict()
 
 
-def _execute(jobs: list[dict], executor, workers: int, jobs_dir) -> list[dict | None]:
-    jobs_dir = None if jobs_dir is None else str(Path(jobs_dir))
-    if jobs_dir is not None:
-        Path(jobs_dir).mkdir(parents=True, exist_ok=True)
+def execute(fn, jobs: list, *, executor=None, workers: int = 1) -> list:
+    """``[fn(*args) for args in jobs]``, run by ``executor`` or a process pool of ``workers`` processes.
+
+    The one scheduler of the package's sweeps (tuning here, the kernel-free lab's grid in
+    :mod:`classp.viz.lab_grid`). ``fn`` must be a module-level function (pools ship it by name).
+
+    Parameters
+    ----------
+    fn : callable
+        Called once per job with the job's arguments.
+    jobs : list of tuple
+        The arguments of each call; results come back in this order.
+    executor : optional
+        Any ``concurrent.futures``-style executor (``submit(fn, *args)`` returning futures).
+    workers : int, default 1
+        Without ``executor``: 1 runs the jobs one after the other in this process, more a spawned
+        process pool of that size (>= 1).
+
+    Returns
+    -------
+    list
+        The results of the calls, in the order of ``jobs``.
+    """
+    workers = check_int("workers", workers, 1)
+    if not callable(fn):
+        raise ValueError(f"fn must be a callable; got {type(fn).__name__}")
+    if isinstance(jobs, (str, bytes)) or not hasattr(jobs, "__iter__"):
+        raise ValueError(f"jobs must be a list of argument tuples; got {type(jobs).__name__}")
+    jobs = [tuple(args) if isinstance(args, (tuple, list)) else (args,) for args in jobs]
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ValueError("executor must have a submit(fn, *args) method (a concurrent.futures-style executor)")
     if executor is not None:
-        return [f.result() for f in [executor.submit(run_job, j, jobs_dir) for j in jobs]]
+        return [f.result() for f in [executor.submit(fn, *args) for args in jobs]]
     if workers == 1:  # in this process, one job after the other
-        return [run_job(j, jobs_dir) for j in jobs]
+        return [fn(*args) for args in jobs]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     # spawned, not forked: a forked child of a process that has run autograd cannot run it again
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return [f.result() for f in [pool.submit(run_job, j, jobs_dir) for j in jobs]]
+        return [f.result() for f in [pool.submit(fn, *args) for args in jobs]]
+
+
+def _execute(jobs: list[dict], executor, workers: int, jobs_dir) -> list[dict | None]:
+    jobs_dir = None if jobs_dir is None else str(Path(jobs_dir))
+    if jobs_dir is not None:
+        Path(jobs_dir).mkdir(parents=True, exist_ok=True)
+    return execute(run_job, [(j, jobs_dir) for j in jobs], executor=executor, workers=workers)
 
 
 def _seeds(name: str, seeds: Iterable[int]) -> list[int]:

@@ -16,9 +16,11 @@ readers can drive it from code (``lab.threshold.value = 1e-4; lab.button.click()
 Figures are PNGs inside ``ipywidgets.HTML`` ``<img>`` elements, with alt text, so a built page
 shows the last state (the book embeds widget state) and the redraw is thread-safe.
 
-On the static website there is no kernel: these widgets show their saved state but cannot
-recompute.  The kernel-free twins in :mod:`classp.viz.sliders` (:func:`classp.viz.sliders.effective_lr_slider`,
-:func:`classp.viz.sliders.density_slider`) precompute a grid instead.
+On the static website there is no kernel, so the book shows these widgets in Jupyter only (their
+cells are tagged ``remove-cell`` and ``skip-execution``) and the website shows their kernel-free
+twins, which draw precomputed grids: :func:`classp.viz.lab_page.kernel_free_lab` for the lab,
+:func:`classp.viz.sliders.effective_lr_slider` and :func:`classp.viz.sliders.density_slider` for the
+explorers.
 
 Needs ``ipywidgets>=8`` (``pip install classp[widgets]``).
 """
