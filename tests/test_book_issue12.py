@@ -148,3 +148,16 @@ def test_chapter_8_section_7_shows_the_files_numbers(book_html):
     slope = np.mean([plasticity_slope(r["accuracy_matrix"]) for r in doc["runs"] if r["method"] == "adagrad"])
     assert f"{slope:+.4f}" in text
     assert "Dohare" in text  # the citation
+
+
+def test_the_control_run_matches_classps_tuned_setting_and_data():
+    tuned, ctrl = _doc("tuned_permuted-digits-20.json"), _doc("long_classp-no-threshold_lr0.03.json")
+    chosen = tuned["selection"]["classp"]["chosen"]
+    seq_opts = tuned["runs"][0]["config"]["sequence_options"]
+    args = build_parser().parse_args(shlex.split(ctrl["command"])[3:])
+    assert args.command == "compare" and args.out == "book/results/long_classp-no-threshold_lr0.03.json"
+    for r in ctrl["runs"]:
+        assert r["method"] == "classp-no-threshold" and "threshold" not in r["config"]["options"]  # fixed at 0
+        assert r["config"]["lr"] == chosen["lr"] and r["config"]["options"]["power"] == chosen["power"]
+        assert r["config"]["sequence_options"] == seq_opts and r["config"]["epochs"] == tuned["config"]["epochs"]
+    assert sorted(r["seed"] for r in ctrl["runs"]) == tuned["selection"]["classp"]["test_seeds"]
