@@ -366,6 +366,15 @@ def _train(args, method_names) -> int:
     return 0
 
 
+def _check_sequence(name: str, options: dict) -> None:
+    """The sequence and its options (``--sequence``, ``--scenario``, ``--n-tasks``, ``--seq``) checked by building
+    it once, before any job runs: a bad value ends the command at once with the option's name and its valid values,
+    rather than in the first job of a worker process."""
+    from .data import get_sequence
+
+    get_sequence(name, **options)
+
+
 def _tune(args) -> int:
     """``tune``: :func:`classp.lab.tune.tune` per method, one table of test metrics, one results file."""
     from ._io import check_writable
@@ -376,6 +385,7 @@ def _tune(args) -> int:
     if args.jobs_dir:
         check_writable("--jobs-dir", args.jobs_dir, folder=True)
     seq_opts = _sequence_options(args)
+    _check_sequence(args.sequence, seq_opts)
     results, selection = [], {}
     for name in args.methods:
         tr = tune(name, args.sequence, budget=args.budget, tuning_seeds=args.tuning_seeds, test_seeds=args.seeds,

@@ -4,7 +4,7 @@ metrics, paired statistics over seeds (:mod:`classp.lab.stats`), the paper's two
 (:mod:`classp.lab.protocols`) and the optimizer benchmark (:mod:`classp.lab.bench`). Imports the optimizers and the data, never the viewing or teaching layers.
 """
 from .methods import MAIN_METHODS, Learner, Method, get_method, list_methods
-from .metrics import as_matrix, average_accuracy, backward_transfer, forgetting, forward_transfer
+from .metrics import as_matrix, average_accuracy, backward_transfer, forgetting, forward_transfer, plasticity_slope
 from .models import MLP, MnistCNN, TextClassifier, list_models, make_model
 from .regularisers import (EWC, MAS, SI, ImportancePenalty, Regulariser, fisher_diagonal, masked_logits,
                            output_sensitivity)
@@ -14,7 +14,7 @@ from .tables import format_table, summarize
 from .train import compare, evaluate, route_options, run
 
 __all__ = ["Method", "Learner", "get_method", "list_methods", "MAIN_METHODS",
-           "average_accuracy", "backward_transfer", "forgetting", "forward_transfer", "as_matrix",
+           "average_accuracy", "backward_transfer", "forgetting", "forward_transfer", "plasticity_slope", "as_matrix",
            "make_model", "list_models", "MLP", "MnistCNN", "TextClassifier",
            "Regulariser", "EWC", "SI", "MAS", "ImportancePenalty", "fisher_diagonal", "output_sensitivity",
            "masked_logits",

@@ -14,16 +14,20 @@ metric                      definition (mean over the tasks listed)
                             (Chaudhry et al. 2018; positive = forgetting)
 ``forward_transfer(R, b)``  :math:`\\frac1{T-1} \\sum_{j\\ge1} R_{j-1,j} - b_j`
                             (Lopez-Paz & Ranzato 2017)
+``plasticity_slope(R)``     least-squares slope of the diagonal :math:`R_{j,j}` against :math:`j`
+                            (per task; negative = loss of plasticity, Dohare et al. 2024)
 =========================  ====================================================================
 
 With a single task (``T = 1``) there is no earlier (or later) task to transfer to or to forget,
-and ``backward_transfer``, ``forgetting`` and ``forward_transfer`` return ``0.0`` by convention.
+and ``backward_transfer``, ``forgetting``, ``forward_transfer`` and ``plasticity_slope`` return ``0.0``
+by convention.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["average_accuracy", "backward_transfer", "forgetting", "forward_transfer", "as_matrix"]
+__all__ = ["average_accuracy", "backward_transfer", "forgetting", "forward_transfer", "plasticity_slope",
+           "as_matrix"]
 
 
 def as_matrix(R) -> np.ndarray:
@@ -207,3 +211,42 @@ def forward_transfer(R, b) -> float:
         return 0.0
     j = np.arange(1, T)
     return float(np.mean(arr[j - 1, j] - bb[j]))
+
+
+def plasticity_slope(R) -> float:
+    """How fast the accuracy on each task right after learning it changes along the sequence.
+
+    The least-squares slope of the diagonal :math:`R_{j,j}` (each task's accuracy just after it was
+    trained) against the task index :math:`j`: the change of that accuracy per task. A negative
+    slope means that later tasks are learned less well, the *loss of plasticity* of Dohare et al.
+    (2024, Nature 632, 768-774); a plain SGD learner keeps a slope near zero on tasks of equal
+    difficulty.
+
+    Parameters
+    ----------
+    R : array-like, shape (T, T)
+        Accuracy matrix.
+
+    Returns
+    -------
+    float
+        :math:`\\sum_j (j - \\bar j)(R_{j,j} - \\bar R) / \\sum_j (j - \\bar j)^2`, or ``0.0`` when
+        ``T = 1``.
+
+    Raises
+    ------
+    ValueError
+        If ``R`` is empty or not square, or holds values that are not accuracies.
+
+    Examples
+    --------
+    >>> round(plasticity_slope([[0.9, 0.1, 0.2], [0.5, 0.8, 0.3], [0.6, 0.5, 0.7]]), 6)
+    -0.1
+    """
+    arr = as_matrix(R)
+    T = arr.shape[0]
+    if T == 1:
+        return 0.0
+    j = np.arange(T, dtype=np.float64)
+    d = np.diag(arr)
+    return float(np.sum((j - j.mean()) * (d - d.mean())) / np.sum((j - j.mean()) ** 2))

@@ -92,3 +92,29 @@ def test_values_that_are_not_accuracies_are_refused(bad, where):
     for metric in (forgetting, average_accuracy, backward_transfer):
         with pytest.raises(ValueError, match=r"^R must hold accuracies in \[0, 1\]; got " + re.escape(where) + "$"):
             metric(bad)
+
+
+def test_plasticity_slope_by_hand():
+    from classp.lab.metrics import plasticity_slope
+
+    # diagonal 0.9, 0.8, 0.9: mean 0.8667, slope = sum((j - 1) * d_j) / 2 = (-0.9 + 0.9) / 2 = 0
+    assert plasticity_slope(R3) == pytest.approx(0.0)
+    # a diagonal falling by 0.05 per task, whatever the off-diagonal entries
+    R = np.full((4, 4), 0.3)
+    np.fill_diagonal(R, [0.9, 0.85, 0.8, 0.75])
+    assert plasticity_slope(R) == pytest.approx(-0.05)
+    assert plasticity_slope(torch.tensor(R)) == pytest.approx(-0.05)
+    # least squares, not the end points: 0.9, 0.5, 0.9, 0.9 -> slope 0.04
+    np.fill_diagonal(R, [0.9, 0.5, 0.9, 0.9])
+    assert plasticity_slope(R.tolist()) == pytest.approx(np.polyfit(np.arange(4), np.diag(R), 1)[0])
+    assert plasticity_slope([[0.7]]) == 0.0
+    assert isinstance(plasticity_slope(R3), float)
+
+
+@pytest.mark.parametrize("bad", [[], [[]], [[0.1, 0.2]], np.zeros((2, 3)), [[float("nan")]], [["a"]],
+                                 [[1.5, 0.0], [0.2, 0.3]], [[0.5, 0.0], [-0.1, 0.3]], [[float("inf"), 0], [0, 0]]])
+def test_plasticity_slope_refuses_what_is_not_an_accuracy_matrix(bad):
+    from classp.lab.metrics import plasticity_slope
+
+    with pytest.raises(ValueError, match="^R must"):
+        plasticity_slope(bad)

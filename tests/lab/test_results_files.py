@@ -128,8 +128,8 @@ def quick_command(command: str, out: Path) -> list[str]:
     -------
     list of str
         Arguments for :func:`subprocess.run` (``python`` replaced by the running interpreter), with
-        ``--quick`` added and ``--seeds 0``, ``--epochs 1``, ``--out OUT`` and ``--quiet`` set, each
-        only if the program accepts that option.
+        ``--quick`` added and ``--seeds 0``, ``--epochs 1``, ``--budget 4 --tuning-seeds 100`` (tune),
+        ``--out OUT`` and ``--quiet`` set, each only if the program accepts that option.
 
     Raises
     ------
@@ -147,6 +147,10 @@ def quick_command(command: str, out: Path) -> list[str]:
         args = _replace_option(args, "--seeds", ["0"])
     if "--epochs" in ok:
         args = _replace_option(args, "--epochs", ["1"])
+    if "--budget" in ok:  # tune: 4 configurations on one tuning seed (the 20-task tuning took 15+ min at 16 x 2;
+        # with 1, EWC's one drawn configuration diverges on split digits and the tuning stops)
+        args = _replace_option(args, "--budget", ["4"])
+        args = _replace_option(args, "--tuning-seeds", ["100"])
     args = _replace_option(args, "--out", [str(out)])
     if "--quick" in ok and "--quick" not in args:
         args.append("--quick")
@@ -228,6 +232,11 @@ def test_quick_command_rewrites_budget_and_output(tmp_path):
     args = quick_command(f"python {SWEEP_SCRIPT} --sequence sentiment --seeds 0 1 --out y.json --quiet", out)
     assert args[1:] == [SWEEP_SCRIPT, "--sequence", "sentiment", "--seeds", "0", "--out", str(out), "--quiet",
                         "--epochs", "1", "--quick"]
+    args = quick_command("python -m classp tune --methods sgd --sequence permuted-digits --n-tasks 20 --epochs 2 "
+                         "--workers 2 --out book/results/t.json", out)
+    assert args[1:] == ["-m", "classp", "tune", "--methods", "sgd", "--sequence", "permuted-digits", "--n-tasks", "20",
+                        "--epochs", "1", "--workers", "2", "--out", str(out), "--seeds", "0", "--budget", "4",
+                        "--tuning-seeds", "100", "--quiet"]
     with pytest.raises(ValueError, match="python"):
         quick_command("bash make.sh", out)
     with pytest.raises(ValueError, match="quick mode"):
