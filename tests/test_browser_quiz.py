@@ -19,8 +19,6 @@ Uses Debian's Chromium (``/usr/bin/chromium``); never downloads a browser.
 from __future__ import annotations
 
 import json
-import math
-import os
 import re
 from pathlib import Path
 
@@ -29,12 +27,21 @@ from bs4 import BeautifulSoup
 
 from classp.teaching import quiz
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path(os.environ.get("CLASSP_CHROMIUM", "/usr/bin/chromium"))
+
+
+def _sibling(name: str):
+    """A test module next to this one (the project runs pytest with --import-mode=importlib)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"_classp_{name}", Path(__file__).with_name(f"{name}.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_tb = _sibling("test_browser")  # one browser set-up (Chromium, launch flags, offline page) for all browser tests
+REPO, CHROMIUM, browser = _tb.REPO, _tb.CHROMIUM, _tb.browser
 CHAPTERS = sorted(p.stem for p in (REPO / "book").glob("[0-9][0-9]_*.ipynb"))
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run", "--disable-quic"]
-KNOWN_PAGE_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)  # Jupyter Book's theme, not ours
 RIGHT_COLOUR, WRONG_COLOUR = "rgb(46, 125, 50)", "rgb(198, 40, 40)"  # quiz's --jq-correct/incorrect-color
 MIN_QUESTIONS, MAX_QUESTIONS = 3, 5
 
@@ -215,23 +222,9 @@ def a_wrong_number(q: dict) -> float:
     raise AssertionError("no wrong number found")
 
 
-class Reader:
-    """A Chromium page with every request other than file:, data: and blob: aborted and recorded."""
-
-    def __init__(self, browser):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def _route(self, route):
-        if route.request.url.startswith(("file:", "data:", "blob:")):
-            route.continue_()
-        else:
-            self.blocked.append(route.request.url)
-            route.abort()
+class Reader(_tb.OfflinePage):
+    """A Chromium page with every request other than file:, data: and blob: aborted and recorded,
+    and the gestures of a reader answering quick checks."""
 
     def quiz_of(self, data: dict):
         box = self.page.locator(f"#{data['container']}")
@@ -258,13 +251,6 @@ class Reader:
         box.press_sequentially(text)
         box.press("Enter")
         return self.feedback(question)
-
-    def close(self):
-        self.context.close()
-
-    @property
-    def our_errors(self) -> list[str]:
-        return [e for e in self.errors if e not in KNOWN_PAGE_ERRORS]
 
 
 def answer_every_question(reader: Reader, data: dict) -> int:
@@ -295,17 +281,6 @@ def answer_every_question(reader: Reader, data: dict) -> int:
                 assert colour == (RIGHT_COLOUR if correct else WRONG_COLOUR), (where, number, colour)
                 given += 1
     return given
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture
