@@ -27,7 +27,6 @@ and writes ``book/results/threshold_study.json``.
 """
 from __future__ import annotations
 
-import time
 from typing import Iterable
 
 import numpy as np

@@ -22,7 +22,6 @@ import html
 import itertools
 import json
 import re
-from pathlib import Path
 from typing import Mapping
 
 from .._validation import check_choice, check_int
