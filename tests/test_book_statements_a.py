@@ -190,7 +190,11 @@ def _fake_app(tmp_path, docname, notebooks):
         json.dumps({"machine": {"cpu_count": 2}, "notebooks": notebooks}))
 
     class Env:
-        pass
+        def __init__(self):
+            self.dependencies = []
+
+        def note_dependency(self, path):  # Sphinx's BuildEnvironment.note_dependency
+            self.dependencies.append(path)
 
     class App:
         srcdir = str(tmp_path)
@@ -233,6 +237,8 @@ def test_known_chapter_gets_its_line_after_the_title(tmp_path, monkeypatch):
     assert rec.warnings == []
     assert section[1].astext() == "About 4 min to read · about 40 s to run (2 CPU cores; measured by python scripts/timings.py)"
     assert section[2].astext() == "Text."
+    # a new timings file makes Sphinx render the chapter again (an incremental build kept stale lines)
+    assert app.env.dependencies == [str(tmp_path / "book" / "results" / "timings.json")]
 
 
 def test_pages_that_are_not_chapters_get_nothing(tmp_path, monkeypatch):

@@ -62,6 +62,7 @@ def _insert(app, doctree) -> None:
     if not CHAPTER.match(docname):
         return
     data = _load(app)
+    app.env.note_dependency(str(Path(app.srcdir) / TIMINGS))  # a new timings file re-renders the chapter
     entry = (data.get("notebooks") or {}).get(f"{docname}.ipynb")
     if entry is None:
         logger.warning(f"{docname} has no entry in {TIMINGS}: run `{COMMAND}` to measure its reading "
