@@ -15,6 +15,7 @@ Examples
     python -m classp run --method classp --sequence split-digits --seeds 0 1 2 --out results.json
     python -m classp compare --methods sgd ewc classp --epochs 3
     python -m classp tune --methods sgd ewc classp --sequence permuted-digits --out tuned.json
+    python -m classp tune --protocol vision --methods classp reference ewc --epochs 4 1 --seq train_limit=1250
     python -m classp protocol vision --quick --out vision.json
     python -m classp bench --json bench.json
     python -m classp list
@@ -200,7 +201,10 @@ def _add_tune(sub) -> None:
                                    "tuning never saw) and report test metrics. Jobs run in a process pool; with "
                                    "--jobs-dir an interrupted tuning resumes.")
     p.add_argument("--methods", nargs="+", required=True, metavar="METHOD", help="methods to tune")
-    p.add_argument("--sequence", default="split-digits", help="task sequence name (default: %(default)s)")
+    p.add_argument("--sequence", default=None, help="task sequence name (default: split-digits)")
+    p.add_argument("--protocol", choices=("vision", "sentiment"), default=None,
+                   help="tune on one of the paper's protocols (its real data, model and stream order) instead of "
+                        "--sequence; --seq train_limit=N / test_limit=N run it at a smaller scale")
     p.add_argument("--scenario", choices=("task", "domain", "class"), default=None, help="sequence option scenario")
     p.add_argument("--n-tasks", type=int, default=None, help="sequence option n_tasks")
     p.add_argument("--seq", action="append", metavar="KEY=VALUE", default=[], help="any other sequence option")
@@ -385,10 +389,23 @@ def _tune(args) -> int:
     if args.jobs_dir:
         check_writable("--jobs-dir", args.jobs_dir, folder=True)
     seq_opts = _sequence_options(args)
-    _check_sequence(args.sequence, seq_opts)
+    if args.protocol is not None:
+        if args.sequence is not None:
+            raise ValueError("--protocol and --sequence exclude each other: a protocol brings its own sequence")
+        from .lab.protocol_data import protocol_sequence
+
+        unknown = sorted(set(seq_opts) - {"train_limit", "test_limit", "root"})
+        if unknown:
+            raise ValueError(f"--protocol takes the sequence options train_limit, test_limit and root only; got "
+                             f"{', '.join(unknown)}")
+        protocol_sequence(args.protocol, validation=args.validation, **seq_opts)  # data there, options valid
+        sequence = "split-digits"  # unused: the protocol's sequence is built in every job
+    else:
+        sequence = args.sequence or "split-digits"
+        _check_sequence(sequence, seq_opts)
     results, selection = [], {}
     for name in args.methods:
-        tr = tune(name, args.sequence, budget=args.budget, tuning_seeds=args.tuning_seeds, test_seeds=args.seeds,
+        tr = tune(name, sequence, protocol=args.protocol, budget=args.budget, tuning_seeds=args.tuning_seeds, test_seeds=args.seeds,
                   validation=args.validation, epochs=args.epochs[0] if len(args.epochs) == 1 else list(args.epochs),
                   batch_size=args.batch_size, sequence_options=seq_opts or None, workers=args.workers,
                   jobs_dir=args.jobs_dir, sample_seed=args.sample_seed)

@@ -20,9 +20,9 @@ import dataclasses
 import numpy as np
 import torch
 
-from .._validation import check_bool, check_choice, check_int
+from .._validation import check_bool, check_choice, check_int, check_number
 
-__all__ = ["vision_sequence", "sentiment_sequence", "VISION_DATA", "ORDER_SEED"]
+__all__ = ["vision_sequence", "sentiment_sequence", "protocol_sequence", "VISION_DATA", "ORDER_SEED"]
 
 #: Values of ``data`` accepted by :func:`vision_sequence` (and ``--data`` of ``python -m classp protocol``).
 VISION_DATA = ("auto", "real", "offline")
@@ -170,3 +170,44 @@ def sentiment_sequence(*, root=None, download: bool = True, train_limit: int | N
     text = ("real data: " + seq.source + "; the paper's Financial PhraseBank (3 classes) and IMDB are not "
             "obtainable offline, so both domains are binary movie-review polarity corpora")
     return dataclasses.replace(seq, source=text), {"kind": "real", "text": text, "options": opts}
+
+
+def protocol_sequence(protocol: str, *, seed: int = 0, validation: float = 0.0, train_limit: int | None = None,
+                      test_limit: int | None = None, root=None):
+    """A protocol's sequence on real data with a validation split: what protocol tuning trains on.
+
+    Parameters
+    ----------
+    protocol : {"vision", "sentiment"}
+        ``vision``: :func:`vision_sequence` with ``data="real"`` (no offline analogue: tuning on the
+        digits would say nothing about MNIST); ``sentiment``: :func:`sentiment_sequence` (no download).
+    seed : int, default 0
+    validation : float, default 0.0
+        Share of each task's training examples held out for selection, in [0, 0.5]
+        (:func:`classp.data.with_validation`: stratified, drawn with ``SPLIT_SEED``).
+    train_limit, test_limit : int, optional
+        Stratified subsample per domain (>= 1), taken before the validation split.
+    root : str or path, optional
+        Data folder.
+
+    Returns
+    -------
+    TaskSequence
+
+    Raises
+    ------
+    ValueError
+        For an invalid argument.
+    classp.data.DatasetNotFound
+        When the data are not on disk (the message says how to get them).
+    """
+    from ..data.base import with_validation
+
+    check_choice("protocol", protocol, ("vision", "sentiment"))
+    validation = check_number("validation", validation, 0, 0.5)
+    if protocol == "vision":
+        seq, _ = vision_sequence("real", root=root, train_limit=train_limit, test_limit=test_limit, seed=seed)
+    else:
+        seq, _ = sentiment_sequence(root=root, download=False, train_limit=train_limit, test_limit=test_limit,
+                                    seed=seed)
+    return dataclasses.replace(seq, tasks=with_validation(list(seq.tasks), validation))

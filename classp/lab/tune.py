@@ -65,7 +65,14 @@ SEARCH_SPACES: dict[str, dict[str, tuple]] = {
     "classp-no-threshold": {"lr": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0), "power": (1.0, 2.0, 3.0)},
     "classp-no-decay": {"lr": (0.01, 0.03, 0.1, 0.3, 1.0), "threshold": (1e-10, 1e-8, 1e-6, 1e-4)},
     "joint": {"lr": _log_grid(1e-3, 1.0, 16)},
+    # the released code keeps its released threshold, epsilon and power (and, for vision, its task switch)
+    "reference": {"lr": _log_grid(1e-3, 1.0, 16)},
+    "reference-sa": {"lr": _log_grid(1e-3, 1.0, 16)},
 }
+
+#: Protocol settings a tuned protocol run keeps from :data:`classp.lab.protocols.FULL`: the order of the
+#: training stream (the vision protocol is unshuffled) and EWC's Fisher sample.
+_PROTOCOL_KEEP = ("shuffle", "fisher_samples")
 
 #: Selection criteria: metric of :meth:`Result.metrics` on the validation split, and its direction.
 CRITERIA = {"average_accuracy": "max"}
@@ -151,14 +158,19 @@ def run_job(job: dict, jobs_dir: str | None = None) -> dict | None:
     from . import results as _results
     from .train import run
 
+    seq, seq_opts = job["sequence"], job["sequence_options"]
+    if job.get("protocol"):
+        from .protocol_data import protocol_sequence
+
+        seq, seq_opts = protocol_sequence(job["protocol"], seed=job["seed"], **seq_opts), None
     path = None if jobs_dir is None else Path(jobs_dir) / f"{job['method']}-{_job_key(job)}.json"
     if path is not None and path.exists():
         doc = _results.load(path)
         return doc.results[0].to_dict() if doc.results else None
     try:
-        r = run(job["method"], job["sequence"], seed=job["seed"], lr=job["lr"], options=job["options"] or None,
-                epochs=job["epochs"], batch_size=job["batch_size"], sequence_options=job["sequence_options"],
-                progress=False, threads=1)
+        r = run(_method(job["method"]), seq, seed=job["seed"], lr=job["lr"], options=job["options"] or None,
+                epochs=job["epochs"], batch_size=job["batch_size"], sequence_options=seq_opts,
+                shuffle=job.get("shuffle", True), progress=False, threads=1)
     except FloatingPointError:
         return None
     if path is not None:
@@ -216,6 +228,17 @@ def _execute(jobs: list[dict], executor, workers: int, jobs_dir) -> list[dict | 
     return execute(run_job, [(j, jobs_dir) for j in jobs], executor=executor, workers=workers)
 
 
+def _method(name: str):
+    """A registered method, or a protocol-only one (``reference-sa``: the released sentiment script's rule)."""
+    from .methods import get_method
+
+    if name == "reference-sa":
+        from .protocols import _reference_sa_method
+
+        return _reference_sa_method()
+    return get_method(name)
+
+
 def _seeds(name: str, seeds: Iterable[int]) -> list[int]:
     out = check_distinct(name, [check_int(f"{name}[{i}]", s, 0, MAX_SEED) for i, s in enumerate(seeds)])
     if not out:
@@ -227,7 +250,8 @@ def tune(method: str, sequence: str = "split-digits", *, space: dict | None = No
          tuning_seeds: Sequence[int] = (100, 101), test_seeds: Sequence[int] = tuple(range(10)),
          criterion: str = "average_accuracy", validation: float = 0.1, epochs=1, batch_size: int = 32,
          sequence_options: dict | None = None, executor: Any = None, workers: int | None = None,
-         jobs_dir: str | os.PathLike | None = None, sample_seed: int = 0) -> TuneResult:
+         jobs_dir: str | os.PathLike | None = None, sample_seed: int = 0,
+         protocol: str | None = None) -> TuneResult:
     """Choose a method's hyper-parameters on validation data with a fixed budget, then report on test seeds.
 
     Parameters
@@ -257,6 +281,12 @@ def tune(method: str, sequence: str = "split-digits", *, space: dict | None = No
         One results file per job; existing ones are reused (resume).
     sample_seed : int, default 0
         Draws the configurations when the grid is larger than the budget.
+    protocol : {"vision", "sentiment"}, optional
+        Tune on one of the paper's protocols (:mod:`classp.lab.protocols`) instead of ``sequence``:
+        its real data (:func:`classp.lab.protocol_data.protocol_sequence`, with ``sequence_options``
+        ``train_limit`` / ``test_limit`` / ``root`` to run at a smaller scale), its model, its stream
+        order (vision: unshuffled) and EWC's Fisher sample; ``epochs`` as given (the protocols: (4, 1)
+        and (5, 5)). The released code is ``reference`` (vision) or ``reference-sa`` (sentiment).
 
     Returns
     -------
@@ -268,9 +298,7 @@ def tune(method: str, sequence: str = "split-digits", *, space: dict | None = No
         For an unknown method or knob, overlapping seeds, a space smaller than the budget, or
         when every configuration diverged.
     """
-    from .methods import get_method
-
-    m = get_method(method)
+    m = _method(method)
     if space is None:
         if m.name not in SEARCH_SPACES:
             raise ValueError(f"method {m.name!r} has no declared search space; pass space={{...}} "
@@ -290,8 +318,21 @@ def tune(method: str, sequence: str = "split-digits", *, space: dict | None = No
     seq_opts = {**(sequence_options or {}), "validation": validation}
     common = {"method": m.name, "sequence": sequence, "epochs": epochs, "batch_size": int(batch_size),
               "sequence_options": seq_opts}
+    fixed = {}
+    if protocol is not None:
+        from .protocols import FULL, PROTOCOLS
+
+        check_choice("protocol", protocol, PROTOCOLS)
+        unknown = sorted(set(seq_opts) - {"validation", "train_limit", "test_limit", "root"})
+        if unknown:
+            raise ValueError(f"sequence_options {unknown} do not apply to a protocol; accepted: train_limit, "
+                             "test_limit, root")
+        settings = {k: FULL[protocol][k] for k in _PROTOCOL_KEEP}
+        common.update(sequence=f"protocol:{protocol}", protocol=protocol, shuffle=settings["shuffle"])
+        if "fisher_samples" in m.option_names and "fisher_samples" not in space:
+            fixed["fisher_samples"] = settings["fisher_samples"]
     jobs = [{**common, "seed": s, "lr": float(c["lr"]) if "lr" in c else None,
-             "options": {k: v for k, v in c.items() if k != "lr"}} for c in configs for s in tuning]
+             "options": {**fixed, **{k: v for k, v in c.items() if k != "lr"}}} for c in configs for s in tuning]
     runs = _execute(jobs, executor, workers, jobs_dir)
     scores = _scores(configs, tuning, runs, criterion)
     ranked = [-math.inf if sc["diverged"] else sc["score"] for sc in scores]
@@ -300,13 +341,14 @@ def tune(method: str, sequence: str = "split-digits", *, space: dict | None = No
         raise ValueError(f"every configuration of {m.name!r} diverged on the tuning seeds; lower the learning rates")
     chosen = configs[best]
     lr = float(chosen["lr"]) if "lr" in chosen else m.resolve(sequence=sequence)[0]
-    options = {k: v for k, v in chosen.items() if k != "lr"}
+    options = {**fixed, **{k: v for k, v in chosen.items() if k != "lr"}}
     test_jobs = [{**common, "seed": s, "lr": lr, "options": options} for s in test]
     test_runs = _execute(test_jobs, executor, workers, jobs_dir)
     results = [Result.from_dict(d) for d in test_runs if d is not None]
     selection = {"space": {k: list(v) for k, v in space.items()}, "budget": budget, "criterion": criterion,
                  "split": "validation", "validation": validation, "tuning_seeds": tuning, "test_seeds": test,
                  "sample_seed": sample_seed, "scores": scores, "chosen": dict(chosen),
+                 **({"protocol": protocol, "shuffle": common["shuffle"], "fixed": fixed} if protocol else {}),
                  "at_edge": [k for k, v in chosen.items() if len(space[k]) > 1 and v in (min(space[k]), max(space[k]))],
                  "test_diverged": [s for s, d in zip(test, test_runs) if d is None]}
     return TuneResult(m.name, lr, options, selection, results)
