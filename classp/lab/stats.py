@@ -31,7 +31,10 @@ import numpy as np
 
 from .._validation import check_int, check_number
 
-__all__ = ["PairedDifference", "paired_difference", "align_by_seed"]
+__all__ = ["PairedDifference", "paired_difference", "align_by_seed", "Outcome", "compare_family", "LOWER_IS_BETTER"]
+
+#: Metrics for which a smaller value is the better one (every other metric: larger is better).
+LOWER_IS_BETTER = frozenset({"forgetting", "wall_s", "state_bytes"})
 
 
 @dataclass(frozen=True)
@@ -173,4 +176,99 @@ def _by_seed(name: str, runs: Iterable, metric: str) -> dict:
         out[seed] = float(metrics[metric])
     if not out:
         raise ValueError(f"{name} holds no runs")
+    return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One comparison of a family: the paired difference ``target - opponent`` and what it shows.
+
+    Attributes
+    ----------
+    opponent, metric : str
+    difference : PairedDifference
+        Over the seeds both methods finished, Bonferroni-corrected for the whole family.
+    result : {"better", "worse", "tie"}
+        For the target: "better" when the interval lies on the good side of zero (higher, or lower
+        for a metric in :data:`LOWER_IS_BETTER`), "worse" on the bad side, "tie" when it holds zero.
+    """
+
+    opponent: str
+    metric: str
+    difference: PairedDifference
+    result: str
+
+
+def compare_family(runs: Iterable, target: str, opponents: Sequence[str],
+                   metrics: Sequence[str] = ("average_accuracy", "forgetting"), *, confidence: float = 0.95,
+                   comparisons: int | None = None, key=None) -> dict:
+    """Compare one method with several others on several metrics, as one family of paired tests.
+
+    Parameters
+    ----------
+    runs : iterable of Result
+        Runs of the target and of every opponent (any order; a method's diverged seeds are simply absent).
+    target : str
+        The method compared with the others (``key(run)``).
+    opponents : sequence of str
+        The other methods, each paired with the target over the seeds both have.
+    metrics : sequence of str, default ("average_accuracy", "forgetting")
+        Keys of ``Result.metrics()``.
+    confidence : float, default 0.95
+        Family confidence.
+    comparisons : int, optional
+        Size ``m`` of the Bonferroni family (default ``len(opponents) * len(metrics)``; give a larger
+        one when these comparisons belong to a larger family).
+    key : callable, optional
+        Run -> method name (default ``run.method``).
+
+    Returns
+    -------
+    dict
+        ``(opponent, metric) -> Outcome``, in the order of ``opponents`` then ``metrics``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, a method paired on fewer than 2 seeds, or out-of-range arguments.
+
+    Examples
+    --------
+    >>> class R:  # a stand-in for Result
+    ...     def __init__(self, method, seed, acc): self.method, self.seed, self._m = method, seed, {"average_accuracy": acc}
+    ...     def metrics(self): return self._m
+    >>> runs = [R("a", s, v) for s, v in enumerate([0.80, 0.82, 0.79, 0.85])] + \\
+    ...        [R("b", s, v) for s, v in enumerate([0.75, 0.80, 0.74, 0.80])]
+    >>> out = compare_family(runs, "a", ["b"], ["average_accuracy"])
+    >>> out[("b", "average_accuracy")].result
+    'better'
+    """
+    key = (lambda r: r.method) if key is None else key
+    if not callable(key):
+        raise ValueError(f"key must be a callable run -> method name; got {key!r}")
+    if isinstance(opponents, str) or isinstance(metrics, str):
+        raise ValueError("opponents and metrics must be sequences of names, not a single string")
+    opponents, metrics = list(opponents), list(metrics)
+    if not opponents or not metrics:
+        raise ValueError(f"compare_family needs at least one opponent and one metric; got {opponents!r}, {metrics!r}")
+    m = len(opponents) * len(metrics) if comparisons is None else check_int("comparisons", comparisons, 1)
+    if m < len(opponents) * len(metrics):
+        raise ValueError(f"comparisons must be at least the {len(opponents) * len(metrics)} comparisons made here; got {m}")
+    by_method: dict = {}
+    for r in runs:
+        by_method.setdefault(key(r), []).append(r)
+    missing = [name for name in [target, *opponents] if name not in by_method]
+    if missing:
+        raise ValueError(f"no runs of {', '.join(map(repr, missing))}; the runs hold {', '.join(map(repr, sorted(by_method)))}")
+    out = {}
+    for opp in opponents:
+        both = {r.seed for r in by_method[target]} & {r.seed for r in by_method[opp]}
+        a_runs = [r for r in by_method[target] if r.seed in both]
+        b_runs = [r for r in by_method[opp] if r.seed in both]
+        for metric in metrics:
+            a, b, _ = align_by_seed(a_runs, b_runs, metric)
+            d = paired_difference(a, b, confidence=confidence, comparisons=m)
+            good = (d.high < 0) if metric in LOWER_IS_BETTER else (d.low > 0)
+            result = "tie" if not d.excludes_zero else ("better" if good else "worse")
+            out[(opp, metric)] = Outcome(opp, metric, d, result)
     return out

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from classp.lab.results import Result
-from classp.lab.stats import PairedDifference, align_by_seed, paired_difference
+from classp.lab.stats import PairedDifference, align_by_seed, compare_family, paired_difference
 
 A = [0.80, 0.82, 0.79, 0.85]
 B = [0.75, 0.80, 0.74, 0.80]
@@ -111,3 +111,62 @@ def test_the_chapters_numbers_paired_on_a_results_file():
     assert len(seeds) == 10 and isinstance(r, PairedDifference)
     assert r.mean == pytest.approx(float(np.mean(a - b)))
     assert math.isfinite(r.low) and r.low <= r.mean <= r.high
+
+
+# ------------------------------------------------------------------------------------------ compare_family
+class _Run:
+    """A stand-in for Result: a method, a seed and its metrics."""
+
+    def __init__(self, method, seed, **metrics):
+        self.method, self.seed, self._metrics = method, seed, metrics
+
+    def metrics(self):
+        return self._metrics
+
+
+def _family_runs():
+    acc = {"classp": [0.80, 0.82, 0.79, 0.85], "sgd": [0.75, 0.80, 0.74, 0.80], "ewc": [0.90, 0.91, 0.88, 0.93]}
+    fgt = {"classp": [0.10, 0.12, 0.11, 0.10], "sgd": [0.30, 0.35, 0.28, 0.31], "ewc": [0.10, 0.13, 0.10, 0.11]}
+    return [_Run(m, s, average_accuracy=acc[m][s], forgetting=fgt[m][s]) for m in acc for s in range(4)]
+
+
+def test_compare_family_orients_every_metric_for_the_target():
+    out = compare_family(_family_runs(), "classp", ["sgd", "ewc"])
+    assert list(out) == [("sgd", "average_accuracy"), ("sgd", "forgetting"),
+                         ("ewc", "average_accuracy"), ("ewc", "forgetting")]
+    assert out[("sgd", "average_accuracy")].result == "better"     # higher accuracy
+    assert out[("sgd", "forgetting")].result == "better"           # lower forgetting is better
+    assert out[("ewc", "average_accuracy")].result == "worse"
+    assert out[("ewc", "forgetting")].result == "tie"              # differences -0.00, -0.01, 0.01, -0.01
+    # the family's size is the Bonferroni m of every interval, and the numbers are paired_difference's
+    d = out[("sgd", "average_accuracy")].difference
+    ref = paired_difference([0.80, 0.82, 0.79, 0.85], [0.75, 0.80, 0.74, 0.80], comparisons=4)
+    assert d.comparisons == 4 and (d.mean, d.low, d.high) == (ref.mean, ref.low, ref.high)
+    assert d.mean == pytest.approx(0.0425)
+
+
+def test_compare_family_pairs_only_the_seeds_both_finished():
+    runs = [r for r in _family_runs() if not (r.method == "sgd" and r.seed == 2)]  # sgd's seed 2 diverged
+    d = compare_family(runs, "classp", ["sgd"], ["average_accuracy"])[("sgd", "average_accuracy")].difference
+    assert d.n == 3 and d.mean == pytest.approx(np.mean([0.05, 0.02, 0.05]))
+
+
+def test_compare_family_widens_for_a_larger_family():
+    small = compare_family(_family_runs(), "classp", ["sgd"], ["average_accuracy"])
+    large = compare_family(_family_runs(), "classp", ["sgd"], ["average_accuracy"], comparisons=30)
+    a, b = small[("sgd", "average_accuracy")].difference, large[("sgd", "average_accuracy")].difference
+    assert b.low < a.low < a.mean < a.high < b.high and b.comparisons == 30
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(target="adam", opponents=["sgd"]), r"no runs of 'adam'"),
+    (dict(target="classp", opponents=["sgd", "si"]), r"no runs of 'si'"),
+    (dict(target="classp", opponents="sgd"), "sequences of names, not a single string"),
+    (dict(target="classp", opponents=[]), "at least one opponent and one metric"),
+    (dict(target="classp", opponents=["sgd"], comparisons=1), "at least the 2 comparisons made here"),
+    (dict(target="classp", opponents=["sgd"], metrics=["bwt"]), "has no metric 'bwt'"),
+    (dict(target="classp", opponents=["sgd"], key=3), "key must be a callable"),
+])
+def test_compare_family_refuses(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        compare_family(_family_runs(), **kwargs)
