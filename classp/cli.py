@@ -218,6 +218,9 @@ def _add_tune(sub) -> None:
     p.add_argument("--epochs", type=int, nargs="+", default=[1], metavar="N", help="epochs per task (default: 1)")
     p.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default: %(default)s)")
     p.add_argument("--sample-seed", type=int, default=0, help="draws the configurations of a larger grid (default: 0)")
+    p.add_argument("--widen", type=int, default=0, metavar="N",
+                   help="rounds in which a choice at the edge of a learning-rate or strength grid shifts that grid "
+                        "by a decade and tunes again with the same budget (default: 0)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: the CPU count)")
     p.add_argument("--jobs-dir", default=None, metavar="DIR", help="one results file per job; reused on a rerun")
     p.add_argument("--out", default=None, metavar="FILE.json", help="write the test runs and the selection")
@@ -408,7 +411,7 @@ def _tune(args) -> int:
         tr = tune(name, sequence, protocol=args.protocol, budget=args.budget, tuning_seeds=args.tuning_seeds, test_seeds=args.seeds,
                   validation=args.validation, epochs=args.epochs[0] if len(args.epochs) == 1 else list(args.epochs),
                   batch_size=args.batch_size, sequence_options=seq_opts or None, workers=args.workers,
-                  jobs_dir=args.jobs_dir, sample_seed=args.sample_seed)
+                  jobs_dir=args.jobs_dir, sample_seed=args.sample_seed, widen=args.widen)
         results += tr.results
         selection[tr.method] = tr.selection
         if not args.quiet:

@@ -74,6 +74,10 @@ SEARCH_SPACES: dict[str, dict[str, tuple]] = {
 #: training stream (the vision protocol is unshuffled) and EWC's Fisher sample.
 _PROTOCOL_KEEP = ("shuffle", "fisher_samples")
 
+#: Knobs on a positive, log-spaced scale: with ``widen``, a choice at the edge of one of these grids shifts the
+#: grid by a decade in that direction (the threshold and the power have natural ends: 0, and p >= 1).
+SHIFTABLE = ("lr", "lam", "c", "t0")
+
 #: Selection criteria: metric of :meth:`Result.metrics` on the validation split, and its direction.
 CRITERIA = {"average_accuracy": "max"}
 
@@ -251,7 +255,7 @@ def tune(method: str, sequence: str = "split-digits", *, space: dict | None = No
          criterion: str = "average_accuracy", validation: float = 0.1, epochs=1, batch_size: int = 32,
          sequence_options: dict | None = None, executor: Any = None, workers: int | None = None,
          jobs_dir: str | os.PathLike | None = None, sample_seed: int = 0,
-         protocol: str | None = None) -> TuneResult:
+         protocol: str | None = None, widen: int = 0, _rounds: tuple = ()) -> TuneResult:
     """Choose a method's hyper-parameters on validation data with a fixed budget, then report on test seeds.
 
     Parameters
@@ -287,6 +291,13 @@ def tune(method: str, sequence: str = "split-digits", *, space: dict | None = No
         ``train_limit`` / ``test_limit`` / ``root`` to run at a smaller scale), its model, its stream
         order (vision: unshuffled) and EWC's Fisher sample; ``epochs`` as given (the protocols: (4, 1)
         and (5, 5)). The released code is ``reference`` (vision) or ``reference-sa`` (sentiment).
+    widen : int, default 0
+        Rounds of widening allowed (>= 0): when the choice sits at the edge of a :data:`SHIFTABLE`
+        knob's grid, that grid is multiplied by 0.1 (lower edge) or 10 (upper edge), so that the old
+        choice becomes interior, and the method is tuned again with the same budget (configurations
+        already run are read from ``jobs_dir``). ``selection["rounds"]`` records every earlier round
+        (space, chosen, at_edge, scores) and ``selection["configurations_tried"]`` the total, so that a
+        widened method's larger total is stated.
 
     Returns
     -------
@@ -308,6 +319,7 @@ def tune(method: str, sequence: str = "split-digits", *, space: dict | None = No
     if unknown:
         raise ValueError(f"method {m.name!r} has no knob(s) {unknown}; its knobs: lr, {', '.join(m.option_names)}")
     check_choice("criterion", criterion, tuple(CRITERIA))
+    widen = check_int("widen", widen, 0)
     validation = check_number("validation", validation, 0, 0.5, low_open=True)
     tuning, test = _seeds("tuning_seeds", tuning_seeds), _seeds("test_seeds", test_seeds)
     shared = sorted(set(tuning) & set(test))
@@ -340,6 +352,17 @@ def tune(method: str, sequence: str = "split-digits", *, space: dict | None = No
     if not math.isfinite(ranked[best]):
         raise ValueError(f"every configuration of {m.name!r} diverged on the tuning seeds; lower the learning rates")
     chosen = configs[best]
+    at_edge = [k for k, v in chosen.items() if len(space[k]) > 1 and v in (min(space[k]), max(space[k]))]
+    shift = {k: (0.1 if chosen[k] == min(space[k]) else 10.0) for k in at_edge if k in SHIFTABLE}
+    if widen and shift:
+        this_round = {"space": {k: list(v) for k, v in space.items()}, "chosen": dict(chosen), "at_edge": at_edge,
+                      "scores": scores}
+        wider = {k: (tuple(float(f"{x * shift[k]:.3g}") for x in v) if k in shift else tuple(v))
+                 for k, v in space.items()}
+        return tune(method, sequence, space=wider, budget=budget, tuning_seeds=tuning_seeds, test_seeds=test_seeds,
+                    criterion=criterion, validation=validation, epochs=epochs, batch_size=batch_size,
+                    sequence_options=sequence_options, executor=executor, workers=workers, jobs_dir=jobs_dir,
+                    sample_seed=sample_seed, protocol=protocol, widen=widen - 1, _rounds=(*_rounds, this_round))
     lr = float(chosen["lr"]) if "lr" in chosen else m.resolve(sequence=sequence)[0]
     options = {**fixed, **{k: v for k, v in chosen.items() if k != "lr"}}
     test_jobs = [{**common, "seed": s, "lr": lr, "options": options} for s in test]
@@ -349,7 +372,7 @@ def tune(method: str, sequence: str = "split-digits", *, space: dict | None = No
                  "split": "validation", "validation": validation, "tuning_seeds": tuning, "test_seeds": test,
                  "sample_seed": sample_seed, "scores": scores, "chosen": dict(chosen),
                  **({"protocol": protocol, "shuffle": common["shuffle"], "fixed": fixed} if protocol else {}),
-                 "at_edge": [k for k, v in chosen.items() if len(space[k]) > 1 and v in (min(space[k]), max(space[k]))],
+                 "at_edge": at_edge, "rounds": list(_rounds), "configurations_tried": budget * (len(_rounds) + 1),
                  "test_diverged": [s for s, d in zip(test, test_runs) if d is None]}
     return TuneResult(m.name, lr, options, selection, results)
 

@@ -122,3 +122,26 @@ def test_the_cli_writes_the_selection(tmp_path):
     assert doc["command"].startswith("python -m classp tune --methods sgd")
     assert load(out).results[0].seed == 0
     assert main(["tune", "--methods", "sgd", "--tuning-seeds", "0", "--seeds", "0"]) == 2
+
+
+def test_widen_shifts_an_edge_grid_by_a_decade_and_records_the_rounds(tmp_path):
+    tr = tune("sgd", "split-digits", space={"lr": (0.01, 0.03)}, budget=2, jobs_dir=tmp_path, widen=1, **TINY)
+    sel = tr.selection
+    (first,) = sel["rounds"]  # a two-value grid always chooses an edge: one round of widening, then none left
+    assert first["space"]["lr"] == [0.01, 0.03] and first["at_edge"] == ["lr"]
+    factor = 0.1 if first["chosen"]["lr"] == 0.01 else 10.0   # the decade beyond the chosen edge
+    assert sel["space"]["lr"] == [pytest.approx(0.01 * factor), pytest.approx(0.03 * factor)]
+    assert first["chosen"]["lr"] * factor in [pytest.approx(v) for v in sel["space"]["lr"]]
+    assert [s["config"]["lr"] for s in first["scores"]] == [0.01, 0.03]
+    assert sel["configurations_tried"] == 4 and sel["budget"] == 2
+    assert tr.lr in sel["space"]["lr"] and all(r.config["lr"] == tr.lr for r in tr.results)
+    # an interior choice stops the widening, and the threshold (not on a log scale) is never shifted
+    inner = tune("classp", "split-digits", space={"lr": (0.03, 0.3, 30.0), "threshold": (0.0, 1e-6)}, budget=6,
+                 jobs_dir=tmp_path, widen=3, **TINY)
+    assert inner.lr == 0.3 and "lr" not in inner.selection["at_edge"]
+    assert inner.selection["rounds"] == [] and inner.selection["configurations_tried"] == 6
+
+
+def test_widen_is_checked_before_any_run():
+    with pytest.raises(ValueError, match="widen must be an integer >= 0; got -1"):
+        tune("sgd", "split-digits", space={"lr": (0.1,)}, budget=1, widen=-1, **TINY)
