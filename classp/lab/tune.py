@@ -42,7 +42,8 @@ import numpy as np
 from .._validation import check_choice, check_distinct, check_int, check_number, MAX_SEED
 from .results import Result
 
-__all__ = ["SEARCH_SPACES", "CRITERIA", "configurations", "tune", "TuneResult", "execute", "run_job"]
+__all__ = ["SEARCH_SPACES", "CRITERIA", "SHIFTABLE", "configurations", "tune", "TuneResult", "execute", "run_job",
+           "chosen_settings"]
 
 
 def _log_grid(low: float, high: float, n: int) -> tuple:
@@ -388,4 +389,48 @@ def _scores(configs: list[dict], seeds: list[int], runs: list, criterion: str) -
             continue
         vals = [Result.from_dict(d).metrics("validation")[criterion] for d in chunk]
         out.append({"config": dict(c), "score": float(np.mean(vals)), "per_seed": vals, "diverged": False})
+    return out
+
+
+def chosen_settings(source) -> dict:
+    """The setting tuning chose for each method of a tuned results file: ``{method: {"lr": ..., **options}}``.
+
+    Parameters
+    ----------
+    source : str, path or dict
+        A file written by ``python -m classp tune --out`` (or its parsed JSON).
+
+    Returns
+    -------
+    dict
+        Method -> the chosen learning rate and options (fixed protocol options such as EWC's
+        ``fisher_samples`` included), ready for ``classp.run(method, ..., lr=..., options=...)``.
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read or records no selection (it was not written by ``tune``).
+
+    Examples
+    --------
+    >>> doc = {"selection": {"sgd": {"chosen": {"lr": 0.1}}, "ewc": {"chosen": {"lr": 0.03, "lam": 10.0},
+    ...                                                              "fixed": {"fisher_samples": 1000}}}}
+    >>> chosen_settings(doc)["ewc"]
+    {'lr': 0.03, 'fisher_samples': 1000, 'lam': 10.0}
+    """
+    if isinstance(source, dict):
+        doc = source
+    else:
+        try:
+            doc = json.loads(Path(source).read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError) as exc:
+            raise ValueError(f"source must be a tuned results file or its JSON; could not read {source!r}: {exc}") from None
+    selection = doc.get("selection") if isinstance(doc, dict) else None
+    if not isinstance(selection, dict) or not selection:
+        raise ValueError("the file records no selection: only files written by 'python -m classp tune --out' do")
+    out = {}
+    for method, x in selection.items():
+        chosen = dict(x["chosen"])
+        lr = chosen.pop("lr", None)
+        out[method] = {"lr": lr, **dict(x.get("fixed") or {}), **chosen}
     return out

@@ -145,3 +145,28 @@ def test_widen_shifts_an_edge_grid_by_a_decade_and_records_the_rounds(tmp_path):
 def test_widen_is_checked_before_any_run():
     with pytest.raises(ValueError, match="widen must be an integer >= 0; got -1"):
         tune("sgd", "split-digits", space={"lr": (0.1,)}, budget=1, widen=-1, **TINY)
+
+
+def test_chosen_settings_are_what_the_reported_runs_used():
+    from pathlib import Path
+
+    from classp.lab.results import load
+    from classp.lab.tune import chosen_settings
+
+    path = Path(__file__).resolve().parents[2] / "book/results/tuned_permuted-digits.json"
+    settings = chosen_settings(path)
+    assert set(settings) == {r.method for r in load(path).results}
+    for r in load(path).results:
+        s = dict(settings[r.method])
+        assert r.config["lr"] == s.pop("lr") and all(r.config["options"][k] == v for k, v in s.items()), r.method
+
+
+@pytest.mark.parametrize("source, message", [
+    ({"runs": []}, "records no selection"),
+    ("/nonexistent/tuned.json", "could not read"),
+])
+def test_chosen_settings_refuses(source, message):
+    from classp.lab.tune import chosen_settings
+
+    with pytest.raises(ValueError, match=message):
+        chosen_settings(source)
