@@ -1,8 +1,8 @@
 """Stability-plasticity sweeps for chapters 8 (head to head) and 11 (sentiment).
 
 ``python -m classp compare`` runs every method at one setting. A fair comparison also needs each
-method across its own knob: the learning rate of SGD, Adam and AdaGrad, EWC's strength lambda, and
-CLASSP's threshold, power and learning rate. This script runs such a grid over several seeds with
+method across its own knob: the learning rate of SGD, Adam, AdaGrad and global-decay SGD, the
+strength of EWC (lambda), SI (c) and MAS (lambda), and CLASSP's threshold, power and learning rate. This script runs such a grid over several seeds with
 :func:`classp.lab.train.run` and writes one results file (schema ``classp-results/1``, read with
 :func:`classp.lab.results.load`). Every run carries ``config["sweep"] = {"method", "knob", "value"}``
 and a label such as ``"ewc λ=10"``; the file's ``config["grid"]`` lists the grid and
@@ -31,7 +31,7 @@ import copy
 import shlex
 import sys
 
-KNOB_SYMBOL = {"lr": "α", "lam": "λ", "threshold": "τ", "power": "p"}
+KNOB_SYMBOL = {"lr": "α", "lam": "λ", "threshold": "τ", "power": "p", "c": "c"}
 
 # Each line: (method, knob, values, fixed settings). "lr" in the fixed settings is the learning rate,
 # everything else a method option. Values not given stay at the method's registry default.
@@ -40,6 +40,9 @@ DIGITS_GRID = [
     ("adam", "lr", [3e-4, 1e-3, 3e-3, 1e-2], {}),
     ("adagrad", "lr", [0.003, 0.01, 0.03, 0.1], {}),
     ("ewc", "lam", [1.0, 3.0, 10.0, 30.0, 100.0], {}),
+    ("si", "c", [0.01, 0.1, 1.0, 10.0, 100.0], {}),
+    ("mas", "lam", [0.01, 0.1, 1.0, 10.0, 100.0], {}),
+    ("sgd-decay", "lr", [0.1, 0.3, 1.0, 3.0], {}),
     ("classp", "threshold", [0.0, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4], {}),
     ("classp", "power", [0.5, 1.0, 1.5, 2.0], {}),
     ("classp", "lr", [0.01, 0.03, 0.1, 0.3], {}),
