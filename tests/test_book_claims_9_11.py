@@ -181,9 +181,31 @@ def test_vision_seeds_steps_and_settings_are_the_files(book_html):
     got = [_number(x) for x in m.groups()]
     assert got == [config["task_steps"][0], config["task_steps"][1], sum(paper), paper[0],
                    round(paper[0] / config["task_steps"][0], 1), paper[1], len(config["seeds"])]
-    assert len(config["seeds"]) == 1 and "rests on 1 seed per method" in text
+    assert len(config["seeds"]) == 1 and "Each method ran with 1 seed" in text
     assert "No method here was tuned on this network" in text
     assert re.search(r"CLASSP, Adam and AdaGrad run at the lab's registry defaults", text)
     registry = sorted(r["config"]["protocol_key"] for r in json.loads(
         (RESULTS / "protocol_vision.json").read_text(encoding="utf8"))["runs"] if not r["config"]["lr_given"])
     assert registry == ["adagrad", "adam", "classp"]
+
+
+@pytest.mark.book
+def test_vision_verdicts_rest_on_the_tuned_ten_seed_file(book_html):
+    text = _text(book_html, "book/10_paper_protocols")
+    doc = json.loads((RESULTS / "tuned_protocol_vision.json").read_text(encoding="utf8"))
+    sel = doc["selection"]
+    assert sorted(sel) == ["adagrad", "adam", "classp", "ewc", "reference", "sgd"]
+    first = sel["classp"]
+    assert all(x["budget"] == first["budget"] and x["test_seeds"] == first["test_seeds"] for x in sel.values())
+    assert len(first["test_seeds"]) >= 5 and not set(first["tuning_seeds"]) & set(first["test_seeds"])
+    # the verdict section names the tuned study's seeds and family size
+    m = re.search(r"then tested on (\d+) seeds that tuning never saw, each claim a paired interval in a family of "
+                  r"\\\(m =\\\) (\d+)", text)
+    assert m, text[text.find("The verdicts rest") - 50:][:400]
+    n_finished = min(sum(r["method"] == k for r in doc["runs"]) for k in sel)
+    assert (int(m.group(1)), int(m.group(2))) == (n_finished, 2 * 4 * 2)
+    # the stream: the paper's 4 : 1 ratio of steps at a fraction of its length, step counts from the file
+    config = doc["runs"][0]["config"]
+    steps = [e * math.ceil(n / config["batch_size"]) for e, (n, _) in zip(config["epochs"], config["task_sizes"])]
+    assert steps[0] == 4 * steps[1]
+    assert re.search(rf"{steps[0]:,} MNIST steps \(4 epochs\) and {steps[1]:,} Fashion-MNIST steps", text)
