@@ -163,15 +163,15 @@ def run_job(job: dict, jobs_dir: str | None = None) -> dict | None:
     from . import results as _results
     from .train import run
 
-    seq, seq_opts = job["sequence"], job["sequence_options"]
-    if job.get("protocol"):
-        from .protocol_data import protocol_sequence
-
-        seq, seq_opts = protocol_sequence(job["protocol"], seed=job["seed"], **seq_opts), None
     path = None if jobs_dir is None else Path(jobs_dir) / f"{job['method']}-{_job_key(job)}.json"
     if path is not None and path.exists():
         doc = _results.load(path)
         return doc.results[0].to_dict() if doc.results else None
+    seq, seq_opts = job["sequence"], job["sequence_options"]
+    if job.get("protocol"):  # built here, in the worker: only the job's small description travels
+        from .protocol_data import protocol_sequence
+
+        seq, seq_opts = protocol_sequence(job["protocol"], seed=job["seed"], **seq_opts), None
     try:
         r = run(_method(job["method"]), seq, seed=job["seed"], lr=job["lr"], options=job["options"] or None,
                 epochs=job["epochs"], batch_size=job["batch_size"], sequence_options=seq_opts,
