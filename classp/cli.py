@@ -408,7 +408,8 @@ def _tune(args) -> int:
         _check_sequence(sequence, seq_opts)
     results, selection = [], {}
     for name in args.methods:
-        tr = tune(name, sequence, protocol=args.protocol, budget=args.budget, tuning_seeds=args.tuning_seeds, test_seeds=args.seeds,
+        tr = tune(name, sequence, protocol=args.protocol, budget=args.budget, tuning_seeds=args.tuning_seeds,
+                  test_seeds=args.seeds,
                   validation=args.validation, epochs=args.epochs[0] if len(args.epochs) == 1 else list(args.epochs),
                   batch_size=args.batch_size, sequence_options=seq_opts or None, workers=args.workers,
                   jobs_dir=args.jobs_dir, sample_seed=args.sample_seed, widen=args.widen)

@@ -24,9 +24,9 @@ name                     what it is
 The defaults are the book's *teaching* settings: the values chapters 1-7 and the lab start from, set
 by hand on the digits sequences while the book was written, partly by looking at test accuracy. They
 are therefore not a basis for comparing methods, and the book's comparisons between methods
-(chapters 8, 10 and 11) do not use them: they use the settings :func:`classp.lab.tune.tune` chose on validation data with the same
-budget for every method, recorded in ``book/results/tuned_*.json`` (read them with
-:func:`classp.lab.tune.chosen_settings`).
+(chapters 8, 10 and 11) do not use them: they use the settings :func:`classp.lab.tune.tune` chose
+on validation data with the same budget for every method, recorded in ``book/results/tuned_*.json``
+(read them with :func:`classp.lab.tune.chosen_settings`).
 """
 from __future__ import annotations
 

@@ -235,7 +235,8 @@ def compare_family(runs: Iterable, target: str, opponents: Sequence[str],
     Examples
     --------
     >>> class R:  # a stand-in for Result
-    ...     def __init__(self, method, seed, acc): self.method, self.seed, self._m = method, seed, {"average_accuracy": acc}
+    ...     def __init__(self, method, seed, acc):
+    ...         self.method, self.seed, self._m = method, seed, {"average_accuracy": acc}
     ...     def metrics(self): return self._m
     >>> runs = [R("a", s, v) for s, v in enumerate([0.80, 0.82, 0.79, 0.85])] + \\
     ...        [R("b", s, v) for s, v in enumerate([0.75, 0.80, 0.74, 0.80])]
@@ -253,13 +254,15 @@ def compare_family(runs: Iterable, target: str, opponents: Sequence[str],
         raise ValueError(f"compare_family needs at least one opponent and one metric; got {opponents!r}, {metrics!r}")
     m = len(opponents) * len(metrics) if comparisons is None else check_int("comparisons", comparisons, 1)
     if m < len(opponents) * len(metrics):
-        raise ValueError(f"comparisons must be at least the {len(opponents) * len(metrics)} comparisons made here; got {m}")
+        raise ValueError(f"comparisons must be at least the {len(opponents) * len(metrics)} comparisons made here; "
+                         f"got {m}")
     by_method: dict = {}
     for r in runs:
         by_method.setdefault(key(r), []).append(r)
     missing = [name for name in [target, *opponents] if name not in by_method]
     if missing:
-        raise ValueError(f"no runs of {', '.join(map(repr, missing))}; the runs hold {', '.join(map(repr, sorted(by_method)))}")
+        raise ValueError(f"no runs of {', '.join(map(repr, missing))}; the runs hold "
+                         f"{', '.join(map(repr, sorted(by_method)))}")
     out = {}
     for opp in opponents:
         both = {r.seed for r in by_method[target]} & {r.seed for r in by_method[opp]}

@@ -424,7 +424,8 @@ def chosen_settings(source) -> dict:
         try:
             doc = json.loads(Path(source).read_text(encoding="utf-8"))
         except (OSError, ValueError, TypeError) as exc:
-            raise ValueError(f"source must be a tuned results file or its JSON; could not read {source!r}: {exc}") from None
+            raise ValueError(f"source must be a tuned results file or its JSON; could not read {source!r}: "
+                             f"{exc}") from None
     selection = doc.get("selection") if isinstance(doc, dict) else None
     if not isinstance(selection, dict) or not selection:
         raise ValueError("the file records no selection: only files written by 'python -m classp tune --out' do")

@@ -55,7 +55,8 @@ def test_tune_on_the_vision_protocol_keeps_its_stream_and_fisher_sample(vision_r
     for r in tr.results:
         assert r.config["shuffle"] is False and r.config["model_name"] == "cnn" and r.sequence == "mnist-fashion"
         assert r.config["options"]["fisher_samples"] == 1000
-        assert r.validation_matrix is not None and r.config["task_sizes"] == [[72, 20], [72, 20]]  # validation 0.1 of 80
+        # validation 0.1 of 80 training images per domain
+        assert r.validation_matrix is not None and r.config["task_sizes"] == [[72, 20], [72, 20]]
     jobs = [json.loads(p.read_text()) for p in (tmp_path / "jobs").glob("*.json")]
     assert len(jobs) == 2 + 2 and all("protocol:vision" in j["command"] for j in jobs)
 
