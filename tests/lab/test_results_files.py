@@ -129,7 +129,9 @@ def quick_command(command: str, out: Path) -> list[str]:
     list of str
         Arguments for :func:`subprocess.run` (``python`` replaced by the running interpreter), with
         ``--quick`` added and ``--seeds 0``, ``--epochs 1``, ``--budget 4 --tuning-seeds 100`` (tune),
-        ``--out OUT`` and ``--quiet`` set, each only if the program accepts that option.
+        ``--out OUT`` and ``--quiet`` set, each only if the program accepts that option; a tuning's
+        ``--workers`` and ``--widen`` set to 1 and 0, its ``--jobs-dir`` moved beside ``OUT``, and a protocol tuning's
+        ``train_limit`` / ``test_limit`` set to 60 / 40.
 
     Raises
     ------
@@ -151,6 +153,21 @@ def quick_command(command: str, out: Path) -> list[str]:
         # with 1, EWC's one drawn configuration diverges on split digits and the tuning stops)
         args = _replace_option(args, "--budget", ["4"])
         args = _replace_option(args, "--tuning-seeds", ["100"])
+    if "--workers" in args:  # tiny jobs run fastest in the process itself (no pool to spawn)
+        args = _replace_option(args, "--workers", ["1"])
+    if "--widen" in args:  # no extra rounds in a quick run
+        args = _replace_option(args, "--widen", ["0"])
+    if "--jobs-dir" in args:  # the quick run's jobs beside its file, not in the repository's cache
+        args = _replace_option(args, "--jobs-dir", [str(out.parent / "jobs")])
+    if "--protocol" in args:  # a protocol's real data, a few dozen examples per domain
+        keep, i = [], 0
+        while i < len(args):
+            if args[i] == "--seq" and i + 1 < len(args) and args[i + 1].split("=")[0] in ("train_limit", "test_limit"):
+                i += 2
+                continue
+            keep.append(args[i])
+            i += 1
+        args = keep + ["--seq", "train_limit=60", "--seq", "test_limit=40"]
     args = _replace_option(args, "--out", [str(out)])
     if "--quick" in ok and "--quick" not in args:
         args.append("--quick")
@@ -235,8 +252,14 @@ def test_quick_command_rewrites_budget_and_output(tmp_path):
     args = quick_command("python -m classp tune --methods sgd --sequence permuted-digits --n-tasks 20 --epochs 2 "
                          "--workers 2 --out book/results/t.json", out)
     assert args[1:] == ["-m", "classp", "tune", "--methods", "sgd", "--sequence", "permuted-digits", "--n-tasks", "20",
-                        "--epochs", "1", "--workers", "2", "--out", str(out), "--seeds", "0", "--budget", "4",
+                        "--epochs", "1", "--workers", "1", "--out", str(out), "--seeds", "0", "--budget", "4",
                         "--tuning-seeds", "100", "--quiet"]
+    args = quick_command("python -m classp tune --protocol vision --methods sgd --seq train_limit=1250 --seq "
+                         "test_limit=2000 --epochs 4 1 --widen 2 --jobs-dir .cache/j --out book/results/t.json", out)
+    assert args[1:] == ["-m", "classp", "tune", "--protocol", "vision", "--methods", "sgd", "--epochs", "1",
+                        "--widen", "0", "--jobs-dir", str(tmp_path / "jobs"), "--out", str(out), "--seeds", "0",
+                        "--budget", "4", "--tuning-seeds", "100", "--seq", "train_limit=60", "--seq", "test_limit=40",
+                        "--quiet"]
     with pytest.raises(ValueError, match="python"):
         quick_command("bash make.sh", out)
     with pytest.raises(ValueError, match="quick mode"):
